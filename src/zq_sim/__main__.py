@@ -1,0 +1,74 @@
+"""Command line: ``python -m zq_sim [+scenario=NAME] [key=value ...]`` (Hydra).
+
+A thin wrapper around :func:`zq_sim.run.run`: it checks the scenario and experiment names before
+Hydra starts (so a typo gets one line naming the choices), turns Hydra's config into the typed
+``RunConfig`` and writes into Hydra's output folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from zq_sim.config import ConfigError, RunConfig
+from zq_sim.data import DataError
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+
+def choices(group: str) -> list[str]:
+    """Names of the configs in one group of conf/ (scenario, experiment, model)."""
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def check_group_overrides(argv: list[str]) -> str | None:
+    """An error line for an unknown scenario/experiment/model name in the overrides, else None."""
+    for arg in argv:
+        key, sep, value = arg.lstrip("+~").partition("=")
+        if not sep or key not in ("scenario", "experiment", "model"):
+            continue
+        known = choices(key)
+        for name in value.split(","):
+            if name and name not in known:
+                return f"unknown {key} '{name}'; choose one of: {', '.join(known)}"
+    return None
+
+
+def _remove_if_empty(out_dir: Path) -> None:
+    """Remove a Hydra run folder that holds nothing but Hydra's own files."""
+    own = {".hydra", "main.log", "__main__.log"}
+    if out_dir.is_dir() and all(p.name in own for p in out_dir.iterdir()):
+        shutil.rmtree(out_dir, ignore_errors=True)
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def app(cfg: DictConfig) -> None:
+    """Run one configuration into Hydra's output folder."""
+    from zq_sim.run import run
+
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        typed: RunConfig = OmegaConf.to_object(cfg)
+        run(typed, out_dir, resolved=OmegaConf.to_container(cfg, resolve=True))
+    except (ConfigError, DataError) as exc:
+        _remove_if_empty(out_dir)
+        print(f"zq_sim: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main() -> None:
+    """Entry point: check group names, then hand over to Hydra."""
+    problem = check_group_overrides(sys.argv[1:])
+    if problem:
+        print(f"zq_sim: error: {problem}", file=sys.stderr)
+        sys.exit(2)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Load and check the files in data/: the village list, the counties, the targets.
+
+Every loader checks what it reads and raises :class:`DataError` with the file, row and column of
+the first problem, so that a broken or edited file is found before a run starts.
+
+Sources: data/README.md (village list: NBS 2023 division codes; counties: NBS codes and the
+Zhaoqing statistics bureau; targets: the seed article of 2025-01-02).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+#: The data folder: $ZQ_DATA_DIR if set, else data/ at the project root.
+DATA_DIR = Path(os.environ.get("ZQ_DATA_DIR", Path(__file__).resolve().parents[2] / "data"))
+
+VILLAGE_KINDS = ("village_committee", "residents_committee")
+REGIONS = ("east", "west")
+
+
+class DataError(ValueError):
+    """A data file that is missing, malformed or inconsistent."""
+
+
+def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as exc:  # pandas raises several kinds for a broken file
+        raise DataError(f"{path}: cannot be read as CSV ({exc})") from exc
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
+    return df
+
+
+def _numeric(df: pd.DataFrame, path: Path, column: str, lo: float = 0.0,
+             hi: float | None = None) -> pd.Series:
+    """Column as floats; every value must parse and lie in [lo, hi]."""
+    values = pd.to_numeric(df[column], errors="coerce")
+    for i, (raw, v) in enumerate(zip(df[column], values, strict=True)):
+        if pd.isna(v):
+            raise DataError(f"{path}: row {i + 2}, column {column}: {raw!r} is not a number")
+        if v < lo or (hi is not None and v > hi):
+            allowed = f">= {lo:g}" if hi is None else f"in [{lo:g}, {hi:g}]"
+            raise DataError(f"{path}: row {i + 2}, column {column}: {raw} must be {allowed}")
+    return values.astype(float)
+
+
+def load_counties(data_dir: Path = DATA_DIR) -> pd.DataFrame:
+    """The 8 county-level units: region (east/west) and rural residents (10k people)."""
+    path = Path(data_dir) / "counties.csv"
+    df = _read_csv(path, ["county", "code", "region", "rural_residents_10k", "source"])
+    for i, region in enumerate(df["region"]):
+        if region not in REGIONS:
+            raise DataError(f"{path}: row {i + 2}, column region: {region!r} is not one of "
+                            f"{', '.join(REGIONS)}")
+    df["rural_residents_10k"] = _numeric(df, path, "rural_residents_10k")
+    if df["county"].duplicated().any():
+        dup = df.loc[df["county"].duplicated(), "county"].iloc[0]
+        raise DataError(f"{path}: column county: {dup} appears twice")
+    return df
+
+
+def load_villages(data_dir: Path = DATA_DIR, include_residents: bool = False) -> pd.DataFrame:
+    """Every village-level unit (NBS 2023), optionally with residents' committees."""
+    path = Path(data_dir) / "zhaoqing_village_units_2023.csv"
+    df = _read_csv(path, ["code", "name", "kind", "town_code", "town_name", "county"])
+    bad = ~df["kind"].isin(VILLAGE_KINDS)
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        raise DataError(f"{path}: row {i + 2}, column kind: {df['kind'].iloc[i]!r} is not one of "
+                        f"{', '.join(VILLAGE_KINDS)}")
+    counties = set(load_counties(data_dir)["county"])
+    unknown = ~df["county"].isin(counties)
+    if unknown.any():
+        i = int(unknown.to_numpy().nonzero()[0][0])
+        raise DataError(f"{path}: row {i + 2}, column county: {df['county'].iloc[i]!r} is not in "
+                        f"counties.csv")
+    if df["code"].duplicated().any():
+        raise DataError(f"{path}: column code: {df.loc[df['code'].duplicated(), 'code'].iloc[0]}"
+                        f" appears twice")
+    if not include_residents:
+        df = df[df["kind"] == "village_committee"]
+    if df.empty:
+        raise DataError(f"{path}: no villages to simulate")
+    return df.reset_index(drop=True)
+
+
+def load_targets(data_dir: Path = DATA_DIR) -> dict:
+    """The calibration targets: {name: {value, unit, kind, text, ...}} plus the years."""
+    path = Path(data_dir) / "targets.yaml"
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DataError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("targets"), dict):
+        raise DataError(f"{path}: needs a 'targets' mapping")
+    for name, t in doc["targets"].items():
+        if not isinstance(t, dict) or not isinstance(t.get("value"), int | float):
+            raise DataError(f"{path}: target {name}: 'value' must be a number")
+        if t.get("kind") not in ("level", "growth", "floor", "count"):
+            raise DataError(f"{path}: target {name}: kind must be level, growth, floor or count")
+    return doc

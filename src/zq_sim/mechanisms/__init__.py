@@ -1,0 +1,1 @@
+"""Vectorised mechanisms: pure functions over the village and contract arrays."""

@@ -1,0 +1,68 @@
+"""Talent, paired assistance and fiscal support for weak villages.
+
+- Talent: officials, instructors and rural professional managers are assigned each year to
+  villages chosen by a targeting rule; each raises the village's governance capacity by a gain
+  that fades at a yearly rate once the person leaves.
+- Assistance (对口帮扶, 驻镇帮镇扶村): a yearly fund finances income-generating projects (shops,
+  workshops, cold stores) given to villages by a targeting rule; a project is booked as the
+  village's fixed assets and pays a yearly return drawn around a mean.
+- Support: towns pay villages whose operating income last year fell below a threshold a share
+  of the shortfall, as a transfer. It is budgeted on last year's accounts, so a village whose
+  income drops this year can still end below the threshold: the floor is a result, not a clamp.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zq_sim.state import VillageState
+
+
+def choose(v: VillageState, k: int, targeting: str, rng: np.random.Generator) -> np.ndarray:
+    """Pick k villages (with repetition where k exceeds the candidates) by a targeting rule.
+
+    weak: the lowest operating income last year first; west: random western villages;
+    random: any village.
+    """
+    if k <= 0:
+        return np.zeros(0, dtype=int)
+    if targeting == "weak":
+        order = np.argsort(v.prev_operating + 1e-9 * rng.random(v.n), kind="stable")
+        return order[np.arange(k) % v.n]
+    pool = np.flatnonzero(v.west) if targeting == "west" and v.west.any() else np.arange(v.n)
+    return rng.choice(pool, size=k, replace=k > len(pool))
+
+
+def talent_year(v: VillageState, *, officials: int, instructors: int, managers: int,
+                targeting: str, p, rng: np.random.Generator) -> None:
+    """Assign talent and update governance capacity."""
+    gain = np.zeros(v.n)
+    for count, g in ((officials, p.gain_official), (instructors, p.gain_instructor),
+                     (managers, p.gain_manager)):
+        np.add.at(gain, choose(v, count, targeting, rng), g)
+    v.talent = np.maximum((1.0 - p.capacity_decay) * v.talent, gain)
+    v.capacity = np.minimum(v.capacity_base + v.talent, 0.99)
+
+
+def assistance_year(v: VillageState, *, fund: float, targeting: str, p,
+                    rng: np.random.Generator) -> float:
+    """Finance projects worth about ``fund`` and book their returns; returns the money spent."""
+    mean_size = p.assist_project_median * np.exp(0.125)
+    k = int(rng.poisson(fund / mean_size)) if fund > 0 and mean_size > 0 else 0
+    sizes = p.assist_project_median * np.exp(0.5 * rng.standard_normal(k))
+    rates = p.assist_return + p.assist_return_sd * rng.standard_normal(k)
+    to = choose(v, k, targeting, rng)
+    value = np.bincount(to, weights=sizes, minlength=v.n)
+    earning = np.bincount(to, weights=sizes * rates, minlength=v.n)
+    total = v.assist_assets + value
+    v.assist_rate = np.where(total > 0, (v.assist_assets * v.assist_rate + earning)
+                             / np.maximum(total, 1e-12), 0.0)
+    v.assist_assets = total
+    v.fixed_assets += value
+    v.income["assistance"] += v.assist_assets * v.assist_rate
+    return float(sizes.sum())
+
+
+def support_transfer(prev_operating: np.ndarray, threshold: float, gap_share: float) -> np.ndarray:
+    """Fiscal support: gap_share x max(0, threshold - last year's operating income)."""
+    return gap_share * np.maximum(threshold - prev_operating, 0.0)

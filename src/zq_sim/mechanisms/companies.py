@@ -1,0 +1,191 @@
+"""Strong-village companies (强村公司): formation, business, failure, dividends.
+
+Companies are few (hundreds per city), but their accounts are still kept as arrays so that a
+province-sized population needs no loop over companies either:
+
+- Formation: each year Poisson-many companies of each kind form (village-level, village-village
+  union, town-village union), at rates raised by the policy push. Village-level companies form
+  where capacity is high; unions form among villages of one town (real towns from the NBS list).
+  Members pool a share of their funds; the town adds public start-up capital.
+- Business: profit = capital x a yearly return drawn around its mean + a margin on the
+  company's yearly business (leasing idle assets, services, and for town-village unions the
+  town's small public works let to them, as 下茆镇's company did); business size is drawn per
+  company around a median by kind.
+- Failure: a yearly hazard that falls with the members' governance capacity; half the capital
+  of a failed company goes back to its members.
+- Dividends: a share of profit; weak members (last year's operating income below the support
+  threshold) are paid first up to a set amount when the policy says so, the rest by shares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from zq_sim.population import group_sums
+from zq_sim.state import VillageState
+
+VILLAGE, UNION, TOWN = 0, 1, 2
+KIND_NAMES = ("village", "village_union", "town_union")
+
+
+@dataclass
+class CompanyTable:
+    """Companies (arrays over companies) and memberships (arrays over member seats)."""
+
+    kind: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    town: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    capital: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    founded: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    alive: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    business: np.ndarray = field(default_factory=lambda: np.zeros(0))  # yearly business, yuan
+    profit: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    dividends: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # memberships
+    m_company: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    m_village: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    m_share: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def k(self) -> int:
+        """Number of companies ever formed."""
+        return len(self.kind)
+
+    def copy(self) -> CompanyTable:
+        """A deep copy."""
+        return CompanyTable(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
+
+    def members(self, company: int) -> np.ndarray:
+        """Village indices of one company's members."""
+        return self.m_village[self.m_company == company]
+
+    def extend(self, kind: np.ndarray, town: np.ndarray, capital: np.ndarray, year: int,
+               business: np.ndarray, members: list[np.ndarray], shares: list[np.ndarray]) -> None:
+        """Append new companies (arrays over the new companies, lists of member arrays)."""
+        if len(kind) == 0:
+            return
+        first = self.k
+        self.kind = np.concatenate([self.kind, kind])
+        self.town = np.concatenate([self.town, town])
+        self.capital = np.concatenate([self.capital, capital])
+        self.founded = np.concatenate([self.founded, np.full(len(kind), year)])
+        self.alive = np.concatenate([self.alive, np.ones(len(kind), dtype=bool)])
+        self.business = np.concatenate([self.business, business])
+        self.profit = np.concatenate([self.profit, np.zeros(len(kind))])
+        self.dividends = np.concatenate([self.dividends, np.zeros(len(kind))])
+        sizes = [len(m) for m in members]
+        self.m_company = np.concatenate(
+            [self.m_company, np.repeat(np.arange(first, first + len(kind)), sizes)])
+        self.m_village = np.concatenate([self.m_village, *members]).astype(int)
+        self.m_share = np.concatenate([self.m_share, *shares])
+
+
+def form_companies(t: CompanyTable, v: VillageState, *, counts: tuple[int, int, int],
+                   year: int, seed_capital: float, p, rng: np.random.Generator) -> float:
+    """Form companies of each kind; return the public start-up capital spent (yuan)."""
+    n_village, n_union, n_town = counts
+    groups: list[tuple[int, int, np.ndarray]] = []  # (kind, town, members)
+    has_village_co = np.zeros(v.n, dtype=bool)
+    alive_village = t.alive[t.m_company] & (t.kind[t.m_company] == VILLAGE)
+    has_village_co[t.m_village[alive_village]] = True
+    # village-level companies: villages without one, chosen by capacity squared
+    free = np.flatnonzero(~has_village_co)
+    if n_village and len(free):
+        w = v.capacity[free] ** 2
+        chosen = rng.choice(free, size=min(n_village, len(free)), replace=False, p=w / w.sum())
+        groups += [(VILLAGE, int(v.town[i]), np.array([i])) for i in chosen]
+    town_sizes = np.bincount(v.town)
+    towns_with_villages = np.flatnonzero(town_sizes >= 2)
+    has_town_co = np.zeros(len(town_sizes), dtype=bool)
+    has_town_co[t.town[t.alive & (t.kind == TOWN)]] = True
+    for kind, count in ((UNION, n_union), (TOWN, n_town)):
+        pool = towns_with_villages if kind == UNION else towns_with_villages[
+            ~has_town_co[towns_with_villages]]
+        for _ in range(count):
+            if len(pool) == 0:
+                break
+            town = int(rng.choice(pool))
+            villages = np.flatnonzero(v.town == town)
+            if kind == UNION:
+                size = min(len(villages), int(rng.integers(2, 8)))
+                villages = np.sort(rng.choice(villages, size=size, replace=False))
+            else:
+                pool = pool[pool != town]
+            groups.append((kind, town, villages))
+    return _found(t, v, groups, year, seed_capital, p, rng)
+
+
+def _found(t: CompanyTable, v: VillageState, groups: list[tuple[int, int, np.ndarray]],
+           year: int, seed_capital: float, p, rng: np.random.Generator) -> float:
+    """Pool members' capital and append the new companies; return public capital spent."""
+    if not groups:
+        return 0.0
+    kinds = np.array([g[0] for g in groups])
+    towns = np.array([g[1] for g in groups])
+    members = [g[2] for g in groups]
+    capital, shares = np.zeros(len(groups)), []
+    for j, mem in enumerate(members):  # loop over new companies (a few dozen a year)
+        contribution = p.capital_share * np.maximum(v.funds[mem], 0.0)
+        v.funds[mem] -= contribution
+        total = contribution.sum()
+        shares.append(contribution / total if total > 0 else np.full(len(mem), 1.0 / len(mem)))
+        capital[j] = total + seed_capital
+    median = np.array([p.business_village, p.business_union, p.business_town])[kinds]
+    business = median * np.exp(0.5 * rng.standard_normal(len(groups)))
+    t.extend(kinds, towns, capital, year, business, members, shares)
+    return seed_capital * len(groups)
+
+
+def operate(t: CompanyTable, v: VillageState, *, return_shift: float, failure_multiplier: float,
+            weak_first: bool, weak_amount: float, weak_threshold: float, p,
+            rng: np.random.Generator) -> None:
+    """One business year of every live company; pay dividends into ``v.income['dividends']``."""
+    if t.k == 0:
+        return
+    alive = t.alive.copy()
+    r = p.return_mean + return_shift + p.return_sd * rng.standard_normal(t.k)
+    profit = np.where(alive, t.capital * r + t.business * p.business_margin, 0.0)
+    t.profit = profit
+    # failure hazard falls with members' mean capacity (0.5 gives the prior hazard)
+    seats_alive = alive[t.m_company]
+    cap_sum = np.bincount(t.m_company, weights=v.capacity[t.m_village], minlength=t.k)
+    cap_mean = cap_sum / np.maximum(np.bincount(t.m_company, minlength=t.k), 1)
+    hazard = np.clip(p.failure_hazard * failure_multiplier * (1.5 - cap_mean), 0.0, 1.0)
+    fails = alive & (rng.random(t.k) < hazard)
+    # a failed company returns half its capital to members by share
+    refund = np.where(fails[t.m_company], 0.5 * np.maximum(t.capital, 0)[t.m_company], 0.0)
+    v.funds += group_sums(refund * t.m_share, t.m_village, v.n)
+    t.alive = alive & ~fails
+    paying = t.alive & (profit > 0)
+    pool = np.where(paying, p.payout * profit, 0.0)
+    t.capital = np.where(t.alive, t.capital + profit - pool, 0.0)
+    t.dividends = pool
+    seat_pay = split_dividends(pool, t.m_company, t.m_share,
+                               weak=(v.prev_operating[t.m_village] < weak_threshold) & seats_alive,
+                               weak_first=weak_first, weak_amount=weak_amount)
+    v.income["dividends"] += group_sums(seat_pay, t.m_village, v.n)
+
+
+def split_dividends(pool: np.ndarray, company: np.ndarray, share: np.ndarray, weak: np.ndarray,
+                    weak_first: bool, weak_amount: float) -> np.ndarray:
+    """Dividend per membership seat.
+
+    Without weak-first, each seat gets pool x share. With it, weak seats first get
+    min(weak_amount, pool / number of weak seats) each; what is left goes by shares to all.
+    """
+    k = len(pool)
+    if not weak_first:
+        return pool[company] * share
+    n_weak = np.bincount(company, weights=weak.astype(float), minlength=k)
+    first = np.where(n_weak > 0, np.minimum(weak_amount, pool / np.maximum(n_weak, 1)), 0.0)
+    rest = pool - first * n_weak
+    return np.where(weak, first[company], 0.0) + rest[company] * share
+
+
+def counts(t: CompanyTable) -> dict[str, int]:
+    """Live companies in total and by kind."""
+    out = {"companies": int(t.alive.sum())}
+    for kind, name in enumerate(KIND_NAMES):
+        out[f"companies_{name}"] = int((t.alive & (t.kind == kind)).sum())
+    return out

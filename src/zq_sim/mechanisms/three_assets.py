@@ -1,0 +1,198 @@
+"""The three-assets (三资) platform: inventory, contract clean-up, tendering, rent collection.
+
+A year of the register (all arrays over contracts, no loop over villages):
+
+1. Inventory (底数摸清): unrecorded assets are found with a chance that rises with governance
+   capacity and the inventory drive; found fixed assets are booked, and found leasable assets
+   that someone used without paying the collective are brought under a registered contract at
+   the appraised reserve rent.
+2. Clean-up (合同清理): irregular contracts (under-priced or unpaid) are detected with a hazard that
+   rises with capacity and the clean-up drive. A detected contract is registered and re-priced
+   to at least the appraised reserve by renegotiation with the sitting tenant, and a share of its
+   arrears is recovered (a one-off income). Unregistered regular contracts are registered.
+3. Letting: expiring and vacant contracts are re-let. A registered contract goes to the platform
+   with probability ``coverage``: a tender with Poisson-many bidders whose values scatter around
+   the fair rent; price = max(reserve, second-highest value) when the best bid meets the reserve
+   (second-price), else the asset stays vacant. Off the platform the rent is at a discount to the
+   reserve, and the deal may turn irregular (more so where capacity is low).
+4. Collection: rents of let, paid contracts are income; unpaid ones add to arrears.
+5. Petitions follow the stock of irregular contracts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from zq_sim.population import group_sums, underpricing_depth
+from zq_sim.state import REGULAR, UNDERPRICED, UNPAID, ContractTable, VillageState
+
+MAX_BIDDERS = 40
+
+
+@dataclass
+class PlatformYear:
+    """What the register did in one year (city totals unless said)."""
+
+    volume: float = 0.0            # value of platform deals: price x term, yuan
+    premium_num: float = 0.0       # sum of (price - reserve) over platform deals
+    premium_den: float = 0.0       # sum of reserves over platform deals
+    deals: int = 0                 # platform deals
+    unlet: int = 0                 # tenders with no bid at or above reserve
+    detected: int = 0              # irregular contracts put right
+    found_assets: int = 0          # leasable assets found by the inventory
+    petitions: int = 0
+
+
+def reform_probability(rate: float, capacity: np.ndarray, intensity: float = 1.0) -> np.ndarray:
+    """Chance of an event whose yearly chance is ``rate`` at capacity 0.5 and intensity 1.
+
+    The hazard scales with intensity x capacity / 0.5: p = 1 - (1 - rate) ** (intensity * c / 0.5).
+    """
+    rate = min(max(rate, 0.0), 1.0)
+    if rate >= 1.0:
+        return np.where(capacity * intensity > 0, 1.0, 0.0)
+    return 1.0 - (1.0 - rate) ** (intensity * capacity / 0.5)
+
+
+def hazard_probability(hazard: float, capacity: np.ndarray, intensity: float = 1.0) -> np.ndarray:
+    """Chance of detection in a year: 1 - exp(-hazard x intensity x capacity / 0.5)."""
+    return 1.0 - np.exp(-hazard * intensity * capacity / 0.5)
+
+
+def second_price(values: np.ndarray, reserve: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Price of a sealed-bid second-price tender with a reserve.
+
+    Args:
+        values: bidders' values, shape (contracts, bidders); absent bidders as -inf.
+        reserve: reserve rents, shape (contracts,).
+
+    Returns:
+        (price, let): the price is the reserve when only the best bid meets it, the second-highest
+        value when that meets it too; ``let`` is False where no bid meets the reserve.
+
+    """
+    if values.shape[1] == 0:
+        return np.zeros(len(reserve)), np.zeros(len(reserve), dtype=bool)
+    if values.shape[1] == 1:
+        best, second = values[:, 0], np.full(len(reserve), -np.inf)
+    else:
+        top2 = -np.partition(-values, 1, axis=1)[:, :2]
+        best, second = top2[:, 0], top2[:, 1]
+    let = best >= reserve
+    price = np.where(let, np.maximum(reserve, second), 0.0)
+    return price, let
+
+
+def tender(fair: np.ndarray, reserve: np.ndarray, mean_bidders: float, sigma: float,
+           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Tender each contract: Poisson(mean_bidders) bidders, values fair x lognormal(0, sigma)."""
+    k = np.minimum(rng.poisson(mean_bidders, len(fair)), MAX_BIDDERS)
+    width = int(k.max()) if len(k) else 0
+    z = rng.standard_normal((len(fair), width))
+    values = fair[:, None] * np.exp(sigma * z - sigma**2 / 2)
+    values[np.arange(width)[None, :] >= k[:, None]] = -np.inf
+    return second_price(values, reserve)
+
+
+def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: float,
+                  bidders: float, detect_hazard: float, registration: float, discovery: float,
+                  rent_index: float, p, rng: np.random.Generator) -> PlatformYear:
+    """Run one year of the register; write lease and arrears income into ``v.income``.
+
+    Args:
+        v, c: village state and contract register (changed in place).
+        year: the simulated year.
+        coverage: share of re-lets of registered contracts tendered on the platform.
+        bidders: mean bidders per tender.
+        detect_hazard: yearly detection hazard of irregular contracts at capacity 0.5.
+        registration: yearly chance an unregistered contract is registered (capacity 0.5).
+        discovery: yearly chance an unrecorded asset is found (capacity 0.5).
+        rent_index: market rent level relative to 2023.
+        p: ModelParams.
+        rng: this mechanism's generator.
+
+    """
+    out = PlatformYear()
+    n, m = v.n, c.m
+    cap = v.capacity[c.village]
+
+    reserve_now = c.fair * rent_index * p.appraisal_ratio
+
+    # 1. Inventory: unrecorded assets found and booked; occupied ones brought under contract
+    p_find = reform_probability(discovery, v.capacity)
+    found_value = v.hidden_assets * p_find
+    v.hidden_assets -= found_value
+    v.fixed_assets += found_value
+    found = c.hidden & (rng.random(m) < reform_probability(discovery, cap))
+    term = rng.integers(p.term_min, p.term_max + 1, m)
+    c.hidden[found] = False
+    c.registered[found] = True
+    c.let[found] = True
+    c.status[found] = REGULAR
+    c.rent[found] = reserve_now[found]
+    c.reserve[found] = reserve_now[found]
+    c.end[found] = year + term[found] - 1
+    out.found_assets = int(found.sum())
+
+    # 2. Clean-up: irregular contracts detected, registered, re-priced, arrears recovered
+    detected = c.irregular() & (rng.random(m) < hazard_probability(detect_hazard, cap))
+    recovered = np.where(detected, c.arrears * p.arrears_recovery, 0.0)
+    v.income["arrears"] += group_sums(recovered, c.village, n)
+    c.arrears[detected] = 0.0
+    c.registered[detected] = True
+    c.rent[detected] = np.maximum(c.rent[detected], reserve_now[detected])
+    c.status[detected] = REGULAR
+    out.detected = int(detected.sum())
+    unreg = c.let & ~c.registered
+    c.registered[unreg & (rng.random(m) < reform_probability(registration, cap))] = True
+
+    # 3. Letting: expiring and vacant contracts
+    due = ~c.hidden & (~c.let | (c.end < year))
+    idx = np.flatnonzero(due)
+    fair_now = c.fair[idx] * rent_index
+    reserve = fair_now * p.appraisal_ratio
+    on_platform = c.registered[idx] & (rng.random(len(idx)) < coverage)
+    term = rng.integers(p.term_min, p.term_max + 1, len(idx))
+    rent = reserve * (1.0 - p.offplatform_discount)
+    let = np.ones(len(idx), dtype=bool)
+    plat = np.flatnonzero(on_platform)
+    price, won = tender(fair_now[plat], reserve[plat], bidders, p.bid_sigma, rng)
+    rent[plat] = price
+    let[plat] = won
+    out.deals = int(won.sum())
+    out.unlet = int((~won).sum())
+    out.volume = float((price * term[plat])[won].sum())
+    out.premium_num = float((price - reserve[plat])[won].sum())
+    out.premium_den = float(reserve[plat][won].sum())
+    # off-platform deals may turn irregular
+    off = ~on_platform
+    irregular = off & (rng.random(len(idx)) < p.offplatform_irregular * (1.0 - cap[idx]))
+    unpaid = irregular & (rng.random(len(idx)) < p.unpaid_share)
+    depth = underpricing_depth(rng, p.underpricing_depth, len(idx))
+    status = np.where(unpaid, UNPAID, np.where(irregular, UNDERPRICED, REGULAR))
+    rent = np.where(status == UNDERPRICED, fair_now * (1.0 - depth), rent)
+    c.rent[idx] = np.where(let, rent, 0.0)
+    c.reserve[idx] = reserve
+    c.let[idx] = let
+    c.platform[idx] = on_platform & let
+    c.status[idx] = np.where(let, status, REGULAR)
+    c.end[idx] = np.where(let, year + term - 1, year)
+
+    # 4. Collection
+    paid = c.let & (c.status != UNPAID)
+    v.income["lease"] += group_sums(np.where(paid, c.rent, 0.0), c.village, n)
+    owed = c.let & (c.status == UNPAID)
+    c.arrears[owed] += c.rent[owed]
+
+    # 5. Petitions follow irregular contracts
+    irregular_per_village = group_sums(c.irregular().astype(float), c.village, n)
+    lam = p.petitions_per_irregular * irregular_per_village + p.petitions_other
+    out.petitions = int(rng.poisson(lam).sum())
+    return out
+
+
+def contracts_managed(c: ContractTable) -> int:
+    """Contracts under management: registered contracts that are let."""
+    return int((c.let & c.registered).sum())

@@ -1,0 +1,286 @@
+"""The Mesa model of Zhaoqing's village collectives: set-up, the yearly schedule, reporting.
+
+One step is one year. The first step simulates the base year 2023 under the practice of 2023;
+policy levers act from ``years.policy_start`` (2024) on. Every mechanism draws from its own
+random stream spawned from the seed, so that two scenarios run on the same seed share the same
+villages and the same draws wherever their mechanisms do the same thing (common random numbers).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from zq_sim import data, metrics
+from zq_sim.agents import LandOperator, StrongVillageCompany, Village
+from zq_sim.config import RunConfig
+from zq_sim.mechanisms import assistance, companies, land, pv, three_assets
+from zq_sim.population import Population, build_population
+
+STREAMS = ("population", "three_assets", "land", "companies", "pv", "talent", "assistance",
+           "own")
+#: Variables of the village panel (one row per village and year).
+PANEL = ("operating_income", "total_income", "support", "lease", "arrears", "land", "dividends",
+         "pv", "assistance", "own", "fixed_assets", "capacity", "transferred", "pv_kw")
+
+
+@lru_cache(maxsize=8)
+def _tables(data_dir: str, include_residents: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return (data.load_villages(data_dir, include_residents), data.load_counties(data_dir))
+
+
+class ZhaoqingModel(mesa.Model):
+    """Village collective income in Zhaoqing under the 2024 county-town-village reforms.
+
+    Args:
+        cfg: the run's configuration (``config.RunConfig``); the model reads ``cfg.model``
+            (behaviour), ``cfg.policy`` (levers), ``cfg.years`` and ``cfg.population``.
+        seed: this replicate's seed; every random stream is spawned from it.
+        data_dir: folder of the data files (default: the project's data/).
+
+    """
+
+    def __init__(self, cfg: RunConfig | None = None, seed: int = 0,
+                 data_dir: str | None = None) -> None:
+        super().__init__(rng=seed)
+        self.cfg = cfg if cfg is not None else RunConfig()
+        self.p = self.cfg.model
+        self.policy = self.cfg.policy
+        self.seed = seed
+        children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+        self.streams = {name: np.random.default_rng(s) for name, s in zip(STREAMS, children,
+                                                                          strict=True)}
+        village_table, counties = _tables(str(data_dir or data.DATA_DIR),
+                                          self.cfg.population.include_residents_committees)
+        self.scale = self.cfg.population.scale
+        self.population: Population = build_population(
+            village_table, counties, self.p, self.streams["population"], self.scale)
+        self.villages = self.population.villages
+        self.contracts = self.population.contracts
+        self.companies = companies.CompanyTable()
+        self.huaiji = self.villages.county == self.population.counties.index("怀集县")
+        self.year = self.cfg.years.base - 1
+        self.records: list[dict] = []
+        self.panel: dict[int, dict[str, np.ndarray]] = {}
+        self.village_agents = [Village(self, i) for i in range(self.villages.n)]
+        self.operators = [LandOperator(self, "private"), LandOperator(self, "soe", "怀集县")]
+        self.company_agents: list[StrongVillageCompany] = []
+        self._form_initial_companies()
+
+    # ---------------------------------------------------------------- schedule
+    def step(self) -> None:
+        """Simulate one year."""
+        self.year += 1
+        self.begin_year()
+        self.assign_talent()
+        self.run_three_assets()
+        self.transfer_land()
+        self.run_companies()
+        self.run_pv()
+        self.fund_assistance()
+        self.close_accounts()
+        self.collect()
+
+    def run(self) -> pd.DataFrame:
+        """Simulate from the base year to ``years.end``; return the yearly metrics."""
+        while self.year < self.cfg.years.end:
+            self.step()
+        return self.timeseries()
+
+    # ---------------------------------------------------------------- stages
+    @property
+    def reform(self) -> bool:
+        """Whether this year is under the policy levers (else 2023 practice)."""
+        return self.year >= self.cfg.years.policy_start
+
+    @property
+    def shocked(self) -> bool:
+        """Whether the scenario's shocks act this year."""
+        return self.year >= self.policy.shock.start
+
+    def rent_index(self) -> float:
+        """Market rents relative to 2023."""
+        years = self.year - self.cfg.years.base
+        index = (1.0 + self.p.rent_growth) ** years
+        if self.shocked:
+            index *= (1.0 + self.policy.shock.rent_change) ** (
+                self.year - self.policy.shock.start + 1)
+        return index
+
+    def begin_year(self) -> None:
+        """Zero the year's flows; remember where the stocks start."""
+        v = self.villages
+        v.reset_flows()
+        self._spent = {"companies": 0.0, "pv": 0.0, "assistance": 0.0, "support": 0.0}
+        self._fixed_assets_start = v.fixed_assets.copy()
+
+    def assign_talent(self) -> None:
+        """Officials, instructors and managers raise capacity (since 2023)."""
+        t = self.policy.talent
+        assistance.talent_year(
+            self.villages, officials=t.officials * self.scale,
+            instructors=t.instructors * self.scale, managers=t.managers * self.scale,
+            targeting=t.targeting, p=self.p, rng=self.streams["talent"])
+
+    def platform_levers(self) -> dict[str, float]:
+        """Coverage, bidders, clean-up, registration and inventory rates for this year."""
+        p, ta = self.p, self.policy.three_assets
+        if not (self.reform and ta.reform):
+            coverage = p.coverage_2023
+            return {"coverage": coverage, "bidders": p.bidders_2023,
+                    "detect_hazard": p.detect_base, "registration": p.discovery_2023,
+                    "discovery": p.discovery_2023}
+        coverage = ta.platform_coverage
+        slope = (p.bidders_reform - p.bidders_2023) / max(1.0 - p.coverage_2023, 1e-9)
+        return {
+            "coverage": coverage,
+            "bidders": max(p.bidders_2023 + slope * (coverage - p.coverage_2023), 0.0),
+            "detect_hazard": p.detect_reform * ta.cleanup_intensity,
+            "registration": 1.0 - (1.0 - p.registration_rate) ** ta.cleanup_intensity,
+            "discovery": 1.0 - (1.0 - p.discovery_rate) ** ta.inventory_intensity,
+        }
+
+    def run_three_assets(self) -> None:
+        """Inventory, clean-up, tendering and rent collection on the three-assets platform."""
+        self._platform = three_assets.platform_year(
+            self.villages, self.contracts, year=self.year, rent_index=self.rent_index(),
+            p=self.p, rng=self.streams["three_assets"], **self.platform_levers())
+
+    def transfer_land(self) -> None:
+        """Consolidation, household transfers, the Huaiji SOE, the collective's land income."""
+        p, lp = self.p, self.policy.land
+        consolidation = p.consolidation_reform * lp.consolidation_push if self.reform \
+            else p.consolidation_2023
+        land.land_year(
+            self.villages, consolidation=min(consolidation, 1.0),
+            soe_blocks=p.soe_blocks * (lp.soe_push if self.reform else 1.0) * self.scale,
+            huaiji=self.huaiji, fee=p.service_fee * (lp.service_fee_multiplier if self.reform
+                                                     else 1.0),
+            p=p, rng=self.streams["land"])
+
+    def run_companies(self) -> None:
+        """Form strong-village companies, run their business, pay dividends."""
+        p, cp = self.p, self.policy.companies
+        push = cp.formation_push if self.reform else p.formation_2023
+        rng = self.streams["companies"]
+        counts = tuple(int(rng.poisson(rate * push * self.scale))
+                       for rate in (p.form_village, p.form_union, p.form_town))
+        self._spent["companies"] += self._form(counts, cp.seed_capital)
+        companies.operate(
+            self.companies, self.villages,
+            return_shift=cp.return_shock if self.shocked else 0.0,
+            failure_multiplier=cp.failure_multiplier if self.shocked else 1.0,
+            weak_first=cp.weak_first and self.reform, weak_amount=cp.weak_first_amount,
+            weak_threshold=self.policy.support.threshold, p=p, rng=rng)
+
+    def run_pv(self) -> None:
+        """PV adoption (the small cut, pushed in 高要区) and PV income."""
+        p, pp = self.p, self.policy.pv
+        if self.reform:
+            gaoyao = self.villages.county == self.population.counties.index("高要区")
+            adopt = np.where(gaoyao, pp.adopt_rate_gaoyao, pp.adopt_rate)
+        else:
+            adopt = np.full(self.villages.n, p.pv_adopt_2023)
+        subsidy, _ = pv.pv_year(self.villages, adopt=adopt, subsidy=pp.subsidy if self.reform
+                                else 0.0, p=p, rng=self.streams["pv"])
+        self._spent["pv"] += subsidy
+
+    def fund_assistance(self) -> None:
+        """Paired-assistance projects (running since 2021, so in 2023 too)."""
+        a = self.policy.assistance
+        self._spent["assistance"] += assistance.assistance_year(
+            self.villages, fund=a.fund * self.scale, targeting=a.targeting, p=self.p,
+            rng=self.streams["assistance"])
+
+    def close_accounts(self) -> None:
+        """Own business, fiscal support, funds, investment and depreciation."""
+        v, p, s = self.villages, self.p, self.policy.support
+        rng = self.streams["own"]
+        v.own_base = v.own_base * (1.0 + p.own_income_growth)
+        shock = np.exp(p.income_shock_sigma * rng.standard_normal(v.n)
+                       - p.income_shock_sigma ** 2 / 2)
+        v.income["own"] += v.own_base * shock * (1.0 + v.talent)
+        if self.reform and s.enabled:
+            v.support = assistance.support_transfer(v.prev_operating, s.threshold, s.gap_share)
+        self._spent["support"] += float(v.support.sum())
+        operating = v.operating_income()
+        v.funds += p.retained_share * (operating + v.support)
+        invest = p.reinvest_share * np.maximum(v.funds, 0.0)
+        v.funds -= invest
+        v.fixed_assets += invest - p.depreciation * self._fixed_assets_start
+        v.prev_operating = operating
+
+    # ---------------------------------------------------------------- reporting
+    def _form(self, counts: tuple[int, int, int], seed_capital: float) -> float:
+        before = self.companies.k
+        spent = companies.form_companies(
+            self.companies, self.villages, counts=counts, year=self.year,
+            seed_capital=seed_capital, p=self.p, rng=self.streams["companies"])
+        self.company_agents += [StrongVillageCompany(self, r)
+                                for r in range(before, self.companies.k)]
+        return spent
+
+    def _form_initial_companies(self) -> None:
+        """Companies that existed before 2023, split by kind in proportion to formation rates."""
+        rates = np.array([self.p.form_village, self.p.form_union, self.p.form_town])
+        total = self.p.companies_initial * self.scale
+        if total == 0 or rates.sum() == 0:
+            return
+        counts = self.streams["companies"].multinomial(total, rates / rates.sum())
+        self._form(tuple(int(c) for c in counts), self.policy.companies.seed_capital)
+        self.companies.founded[:] = self.cfg.years.base - 1
+
+    def collect(self) -> None:
+        """Record the year's metrics and, if wanted, the village panel."""
+        v, c, pl = self.villages, self.contracts, self._platform
+        operating, total = v.operating_income(), v.total_income()
+        row = {"year": self.year, **metrics.income_metrics(operating, total)}
+        for part, values in v.income.items():
+            row[f"mean_{part}_income"] = float(values.mean())
+        row.update({
+            "mean_support": float(v.support.mean()),
+            "fixed_assets": float(v.fixed_assets.sum()),
+            "platform_volume": pl.volume,
+            "platform_deals": pl.deals,
+            "premium_rate": metrics.premium_rate(pl.premium_num, pl.premium_den),
+            "contracts_managed": three_assets.contracts_managed(c),
+            "irregular_contracts": int(c.irregular().sum()),
+            "contracts_put_right": pl.detected,
+            "assets_found": pl.found_assets,
+            "petitions": pl.petitions,
+            "land_transferred": float(v.new_transfer.sum()),
+            "land_transferred_stock": float(v.transferred.sum()),
+            "huaiji_soe_land": float(v.soe_land.sum()),
+            "pv_kw": float(v.pv_kw.sum()),
+            **companies.counts(self.companies),
+            "dividends_paid": float(self.companies.dividends.sum()),
+            "public_spending": float(sum(self._spent.values())),
+            **{f"public_{k}": val for k, val in self._spent.items()},
+        })
+        self.records.append(row)
+        if self.cfg.output.villages:
+            self.panel[self.year] = {
+                "operating_income": operating, "total_income": total,
+                "support": v.support.copy(),
+                **{k: a.copy() for k, a in v.income.items()},
+                "fixed_assets": v.fixed_assets.copy(), "capacity": v.capacity.copy(),
+                "transferred": v.transferred.copy(), "pv_kw": v.pv_kw.copy()}
+
+    def timeseries(self) -> pd.DataFrame:
+        """One row per simulated year."""
+        return pd.DataFrame.from_records(self.records)
+
+    def village_panel(self) -> pd.DataFrame:
+        """One row per village and year (empty when output.villages is off)."""
+        if not self.panel:
+            return pd.DataFrame()
+        t = self.population.table
+        frames = []
+        for year, cols in self.panel.items():
+            frame = pd.DataFrame({"year": year, "code": t["code"], "county": t["county"],
+                                  "town": t["town_name"], **cols})
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)

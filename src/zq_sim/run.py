@@ -1,0 +1,230 @@
+"""Run replicates of one configuration and write the output contract.
+
+A run executes ``replicates`` seeds spawned from the root ``seed`` (numpy SeedSequence: the i-th
+replicate's seed does not depend on how many replicates are run), each from the base year to
+``years.end``. With ``output.counterfactual`` each replicate is run a second time on the same
+seed with the three-assets reform switched off (the ``no_reform`` scenario's setting); the
+difference in total collective income is the reform's added income, with common random numbers.
+
+Outputs, written into the output folder atomically (a temporary name, then a rename; summary.json
+last, so its presence means the run is complete):
+
+- ``timeseries.parquet``: one row per replicate and year;
+- ``villages.parquet``: one row per village, replicate and year (``output.villages``);
+- ``summary.json``: scenario, seeds, resolved config, ``targets`` and ``horizon``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from zq_sim import data
+from zq_sim.config import RunConfig, validate
+from zq_sim.model import ZhaoqingModel
+
+#: How each target of data/targets.yaml is read off the time series: (column, kind), where
+#: "level" is the calibration year's value and "growth" the change over the year before.
+TARGET_METRICS: dict[str, tuple[str, str]] = {
+    "mean_operating_income": ("mean_operating_income", "level"),
+    "min_total_income": ("min_total_income", "level"),
+    "fixed_assets_growth": ("fixed_assets", "growth"),
+    "platform_volume_growth": ("platform_volume", "growth"),
+    "contracts_growth": ("contracts_managed", "growth"),
+    "premium_rate": ("premium_rate", "level"),
+    "three_assets_added_income": ("three_assets_added_income", "level"),
+    "petitions_change": ("petitions", "growth"),
+    "strong_village_companies": ("companies", "level"),
+    "village_level_companies": ("companies_village", "level"),
+    "farmland_transferred_mu": ("land_transferred", "level"),
+    "huaiji_soe_transferred_mu": ("huaiji_soe_land", "level"),
+}
+
+#: Metrics reported for the last simulated year.
+HORIZON_METRICS = (
+    "mean_operating_income", "median_operating_income", "min_total_income", "share_below_150k",
+    "share_below_200k", "gini", "total_operating_income", "public_spending", "mean_total_income",
+    "companies", "land_transferred_stock", "fixed_assets",
+)
+
+
+def replicate_seeds(seed: int, replicates: int) -> list[int]:
+    """Seeds of the replicates, spawned from the root seed (stable as replicates grow)."""
+    children = np.random.SeedSequence(seed).spawn(replicates)
+    return [int(c.generate_state(1)[0]) for c in children]
+
+
+def counterfactual_config(cfg: RunConfig) -> RunConfig:
+    """The same run without the three-assets reform (and without writing a village panel)."""
+    cf = copy.deepcopy(cfg)
+    cf.policy.three_assets.reform = False
+    cf.output.villages = False
+    return cf
+
+
+def run_replicate(cfg: RunConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One replicate: (yearly metrics, village panel), with the reform's added income."""
+    model = ZhaoqingModel(cfg, seed=seed)
+    ts = model.run()
+    if cfg.output.counterfactual and cfg.policy.three_assets.reform:
+        cf = ZhaoqingModel(counterfactual_config(cfg), seed=seed).run()
+        ts["three_assets_added_income"] = ts["total_income"] - cf["total_income"]
+    else:
+        ts["three_assets_added_income"] = 0.0
+    ts.insert(0, "seed", seed)
+    panel = model.village_panel()
+    if not panel.empty:
+        panel.insert(0, "seed", seed)
+    return ts, panel
+
+
+def stats(values: Iterable[float]) -> dict[str, float | None]:
+    """Mean, 5th and 95th percentile, min and max over replicates (None where undefined)."""
+    a = np.asarray(list(values), dtype=float)
+    a = a[np.isfinite(a)]
+    if a.size == 0:
+        return {k: None for k in ("mean", "p05", "p95", "min", "max")}
+    return {"mean": float(a.mean()), "p05": float(np.percentile(a, 5)),
+            "p95": float(np.percentile(a, 95)), "min": float(a.min()), "max": float(a.max())}
+
+
+def target_values(ts: pd.DataFrame, year: int) -> dict[str, float]:
+    """Simulated value of each target in one replicate's time series."""
+    by_year = ts.set_index("year")
+    out = {}
+    for name, (column, kind) in TARGET_METRICS.items():
+        now = by_year[column].get(year, math.nan)
+        if kind == "growth":
+            before = by_year[column].get(year - 1, math.nan)
+            out[name] = now / before - 1.0 if before else math.nan
+        else:
+            out[name] = float(now)
+    return out
+
+
+def summarise(cfg: RunConfig, timeseries: pd.DataFrame, seeds: list[int],
+              resolved: dict | None = None) -> dict:
+    """The summary.json contract from all replicates' time series."""
+    per_rep = [target_values(g, cfg.years.calibration) for _, g in timeseries.groupby("seed")]
+    last = timeseries[timeseries["year"] == cfg.years.end]
+    return {
+        "scenario": cfg.scenario,
+        "seeds": seeds,
+        "calibrated": cfg.calibrated,
+        "calibration_year": cfg.years.calibration,
+        "horizon_year": cfg.years.end,
+        "targets": {name: stats(r[name] for r in per_rep) for name in TARGET_METRICS},
+        "horizon": {name: stats(last[name]) for name in HORIZON_METRICS},
+        "config": resolved if resolved is not None else asdict(cfg),
+    }
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder, then rename over ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _clean(obj):
+    """Make a structure JSON-safe: NaN and infinities become null."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def write_outputs(out_dir: Path, summary: dict, timeseries: pd.DataFrame,
+                  panel: pd.DataFrame | None) -> None:
+    """Write the run's files; summary.json last."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _atomic(out_dir / "timeseries.parquet", lambda p: timeseries.to_parquet(p, index=False))
+    if panel is not None and not panel.empty:
+        _atomic(out_dir / "villages.parquet", lambda p: panel.to_parquet(p, index=False))
+    text = json.dumps(_clean(summary), ensure_ascii=False, indent=2)
+    _atomic(out_dir / "summary.json", lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def run(cfg: RunConfig, out_dir: Path | None = None, resolved: dict | None = None,
+        echo: Callable[[str], None] | None = print) -> dict:
+    """Run every replicate of ``cfg``; write outputs into ``out_dir`` if given; return summary."""
+    validate(cfg)
+    seeds = replicate_seeds(cfg.seed, cfg.replicates)
+    frames, panels = [], []
+    bar = tqdm(seeds, desc=f"{cfg.scenario}: replicates", unit="rep",
+               disable=not cfg.output.progress, leave=False)
+    for seed in bar:
+        ts, panel = run_replicate(cfg, seed)
+        frames.append(ts)
+        panels.append(panel)
+    timeseries = pd.concat(frames, ignore_index=True)
+    timeseries.insert(0, "scenario", cfg.scenario)
+    panel = pd.concat(panels, ignore_index=True) if cfg.output.villages else None
+    if panel is not None:
+        panel.insert(0, "scenario", cfg.scenario)
+    summary = summarise(cfg, timeseries, seeds, resolved)
+    if out_dir is not None:
+        write_outputs(Path(out_dir), summary, timeseries, panel)
+    if echo is not None:
+        echo(format_table(summary))
+        if out_dir is not None:
+            echo(f"outputs: {out_dir}")
+    return summary
+
+
+def _fmt(x: float | None, unit: str) -> str:
+    if x is None:
+        return "n/a"
+    if unit == "fraction":
+        return f"{x:+.1%}" if abs(x) < 10 else f"{x:.3g}"
+    if abs(x) >= 1e3:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def format_table(summary: dict) -> str:
+    """Targets against simulated values, then the horizon metrics, as plain text."""
+    targets = data.load_targets()["targets"]
+    lines = [
+        f"zq_sim: scenario {summary['scenario']}, {len(summary['seeds'])} replicates, parameters: "
+        + ("calibrated" if summary["calibrated"] else "priors (not calibrated yet)"),
+        "",
+        f"Targets, {summary['calibration_year']}: mean [90% interval over replicates]",
+        f"{'target':28} {'reported':>14} {'simulated':>14} {'p05':>14} {'p95':>14}",
+    ]
+    for name, t in targets.items():
+        s = summary["targets"].get(name, {})
+        unit = t.get("unit", "")
+        unit = "fraction" if unit == "fraction" else unit
+        value = "n/a" if s.get("mean") is None else _fmt(s["mean"], unit)
+        lines.append(f"{name:28} {_fmt(float(t['value']), unit):>14} {value:>14} "
+                     f"{_fmt(s.get('p05'), unit):>14} {_fmt(s.get('p95'), unit):>14}")
+    lines += ["", f"Horizon, {summary['horizon_year']}: mean [p05, p95]"]
+    for name, s in summary["horizon"].items():
+        unit = "fraction" if name.startswith("share") or name == "gini" else "yuan"
+        if s["mean"] is None:
+            continue
+        if unit == "fraction":
+            text = f"{s['mean']:.3f} [{s['p05']:.3f}, {s['p95']:.3f}]"
+        else:
+            text = f"{_fmt(s['mean'], unit)} [{_fmt(s['p05'], unit)}, {_fmt(s['p95'], unit)}]"
+        lines.append(f"{name:28} {text}")
+    return "\n".join(lines)
