@@ -66,6 +66,8 @@ class ModelParams:
     contracts_per_village: float = positive(14.0, "mean number of lease contracts per village")
     hidden_share: float = nonneg(
         0.35, "fair rent of unrecorded idle assets relative to the recorded pool (-)")
+    vacant_share: float = share(
+        0.04, "share of recorded leasable assets vacant at the start of 2023")
     unregistered_share: float = share(0.1, "share of let contracts not under management, 2023")
     irregular_share: float = share(0.45, "share of let contracts irregular at the start of 2023")
     unpaid_share: float = share(0.45, "share of irregular contracts whose rent goes unpaid")
@@ -78,7 +80,7 @@ class ModelParams:
     term_min: int = _f(3, "shortest lease term (years)", 1, 50)
     term_max: int = _f(15, "longest lease term (years)", 1, 50)
     bidders_2023: float = nonneg(1.6, "mean number of bidders per platform tender, 2023")
-    bidders_reform: float = nonneg(3.0, "mean bidders per tender at full platform coverage")
+    bidders_reform: float = nonneg(2.0, "mean bidders per tender in a reform year (2024 reach)")
     bid_sigma: float = nonneg(0.22, "log-sd of bidders' values around the fair rent")
     coverage_2023: float = share(0.5, "share of re-lets tendered on the platform, 2023")
     detect_base: float = nonneg(0.05, "yearly hazard of finding an irregular contract, 2023")
@@ -191,6 +193,8 @@ class ThreeAssetsPolicy:
 
     reform: bool = _f(True, "run the 2024 three-assets reform (False: 2023 practice continues)")
     platform_coverage: float = share(0.55, "share of re-lets tendered on the platform")
+    bidder_reach: float = nonneg(
+        1.0, "bidders reached per tender relative to 2024 (publicity, online bidding)")
     cleanup_intensity: float = nonneg(1.0, "contract clean-up intensity (1 = the 2024 drive)")
     inventory_intensity: float = nonneg(1.0, "asset inventory intensity (1 = the 2024 drive)")
 

@@ -24,7 +24,8 @@ STREAMS = ("population", "three_assets", "land", "companies", "pv", "talent", "a
            "own")
 #: Variables of the village panel (one row per village and year).
 PANEL = ("operating_income", "total_income", "support", "lease", "arrears", "land", "dividends",
-         "pv", "assistance", "own", "fixed_assets", "capacity", "transferred", "pv_kw")
+         "pv", "assistance", "own", "fixed_assets", "capacity", "transferred", "pv_kw",
+         "company_joined")
 
 
 @lru_cache(maxsize=8)
@@ -133,11 +134,9 @@ class ZhaoqingModel(mesa.Model):
             return {"coverage": coverage, "bidders": p.bidders_2023,
                     "detect_hazard": p.detect_base, "registration": p.discovery_2023,
                     "discovery": p.discovery_2023}
-        coverage = ta.platform_coverage
-        slope = (p.bidders_reform - p.bidders_2023) / max(1.0 - p.coverage_2023, 1e-9)
         return {
-            "coverage": coverage,
-            "bidders": max(p.bidders_2023 + slope * (coverage - p.coverage_2023), 0.0),
+            "coverage": ta.platform_coverage,
+            "bidders": p.bidders_reform * ta.bidder_reach,
             "detect_hazard": p.detect_reform * ta.cleanup_intensity,
             "registration": 1.0 - (1.0 - p.registration_rate) ** ta.cleanup_intensity,
             "discovery": 1.0 - (1.0 - p.discovery_rate) ** ta.inventory_intensity,
@@ -267,7 +266,8 @@ class ZhaoqingModel(mesa.Model):
                 "support": v.support.copy(),
                 **{k: a.copy() for k, a in v.income.items()},
                 "fixed_assets": v.fixed_assets.copy(), "capacity": v.capacity.copy(),
-                "transferred": v.transferred.copy(), "pv_kw": v.pv_kw.copy()}
+                "transferred": v.transferred.copy(), "pv_kw": v.pv_kw.copy(),
+                "company_joined": companies.first_joined(self.companies, v.n)}
 
     def timeseries(self) -> pd.DataFrame:
         """One row per simulated year."""

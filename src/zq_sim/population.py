@@ -151,11 +151,14 @@ def build_contracts(v: VillageState, p: ModelParams, rng: np.random.Generator,
     status = np.where(unpaid, UNPAID, np.where(irregular, UNDERPRICED, REGULAR))
     rent = np.where(status == UNDERPRICED, fair * (1.0 - depth), rent)
     arrears = np.where(unpaid, rent * rng.exponential(max(p.arrears_years, 1e-9), m), 0.0)
+    vacant = ~hidden & (rng.random(m) < p.vacant_share)  # re-listed in the first year
+    let = ~hidden & ~vacant
     return ContractTable(
-        village=village, fair=fair, reserve=np.where(hidden, 0.0, reserve),
-        rent=np.where(hidden, 0.0, rent), end=np.where(hidden, base_year - 1, end),
-        let=~hidden, registered=registered, platform=platform, status=status,
-        arrears=arrears, hidden=hidden)
+        village=village, fair=fair, reserve=np.where(let, reserve, 0.0),
+        rent=np.where(let, rent, 0.0), end=np.where(let, end, base_year - 1),
+        let=let, registered=registered, platform=platform & let,
+        status=np.where(let, status, REGULAR),
+        arrears=np.where(let, arrears, 0.0), hidden=hidden)
 
 
 def underpricing_depth(rng: np.random.Generator, mean: float, size: int) -> np.ndarray:

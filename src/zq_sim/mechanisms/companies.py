@@ -94,11 +94,15 @@ def form_companies(t: CompanyTable, v: VillageState, *, counts: tuple[int, int, 
     if n_village and len(free):
         w = v.capacity[free] ** 2
         chosen = rng.choice(free, size=min(n_village, len(free)), replace=False, p=w / w.sum())
-        groups += [(VILLAGE, int(v.town[i]), np.array([i])) for i in chosen]
+        groups += [(VILLAGE, town, chosen[j:j + 1])
+                   for j, town in enumerate(v.town[chosen].tolist())]
     town_sizes = np.bincount(v.town)
     towns_with_villages = np.flatnonzero(town_sizes >= 2)
     has_town_co = np.zeros(len(town_sizes), dtype=bool)
     has_town_co[t.town[t.alive & (t.kind == TOWN)]] = True
+    # villages of each town in index order (as np.flatnonzero(v.town == town) lists them)
+    by_town = np.argsort(v.town, kind="stable") if n_union or n_town else None
+    town_start = np.concatenate([[0], np.cumsum(town_sizes)])
     for kind, count in ((UNION, n_union), (TOWN, n_town)):
         pool = towns_with_villages if kind == UNION else towns_with_villages[
             ~has_town_co[towns_with_villages]]
@@ -106,7 +110,7 @@ def form_companies(t: CompanyTable, v: VillageState, *, counts: tuple[int, int, 
             if len(pool) == 0:
                 break
             town = int(rng.choice(pool))
-            villages = np.flatnonzero(v.town == town)
+            villages = by_town[town_start[town]:town_start[town + 1]]
             if kind == UNION:
                 size = min(len(villages), int(rng.integers(2, 8)))
                 villages = np.sort(rng.choice(villages, size=size, replace=False))
@@ -124,17 +128,50 @@ def _found(t: CompanyTable, v: VillageState, groups: list[tuple[int, int, np.nda
     kinds = np.array([g[0] for g in groups])
     towns = np.array([g[1] for g in groups])
     members = [g[2] for g in groups]
-    capital, shares = np.zeros(len(groups)), []
-    for j, mem in enumerate(members):  # loop over new companies (a few dozen a year)
-        contribution = p.capital_share * np.maximum(v.funds[mem], 0.0)
-        v.funds[mem] -= contribution
-        total = contribution.sum()
-        shares.append(contribution / total if total > 0 else np.full(len(mem), 1.0 / len(mem)))
-        capital[j] = total + seed_capital
+    contribution, totals = _contributions(v, members, p.capital_share)
+    sizes = np.array([len(mem) for mem in members])
+    total_seat = np.repeat(totals, sizes)
+    shares = [np.where(total_seat > 0, contribution / np.where(total_seat > 0, total_seat, 1.0),
+                       1.0 / np.repeat(sizes, sizes))]
+    capital = totals + seed_capital
     median = np.array([p.business_village, p.business_union, p.business_town])[kinds]
     business = median * np.exp(0.5 * rng.standard_normal(len(groups)))
     t.extend(kinds, towns, capital, year, business, members, shares)
     return seed_capital * len(groups)
+
+
+def _contributions(v: VillageState, members: list[np.ndarray],
+                   capital_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each member seat's contribution and each new company's total; draws down ``v.funds``.
+
+    Companies are founded in order: a village in several new companies pays capital_share of
+    what its funds hold after paying into the earlier ones. The seats are handled in rounds (a
+    village's first seat, then its second...), which gives the same numbers as a loop over the
+    companies without a Python step per company.
+    """
+    sizes = np.array([len(mem) for mem in members])
+    seat_village = np.concatenate(members)
+    # rank of each seat among the same village's seats, in company order
+    order = np.argsort(seat_village, kind="stable")
+    ranked = seat_village[order]
+    new_village = np.ones(len(ranked), dtype=bool)
+    new_village[1:] = ranked[1:] != ranked[:-1]
+    first = np.maximum.accumulate(np.where(new_village, np.arange(len(ranked)), 0))
+    rank = np.empty(len(ranked), dtype=int)
+    rank[order] = np.arange(len(ranked)) - first
+    contribution = np.empty(len(seat_village))
+    for r in range(int(rank.max()) + 1 if len(rank) else 0):
+        seats = np.flatnonzero(rank == r)
+        villages = seat_village[seats]  # distinct within a round
+        paid = capital_share * np.maximum(v.funds[villages], 0.0)
+        v.funds[villages] -= paid
+        contribution[seats] = paid
+    # totals summed per company as np.sum sums each company's own array
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    totals = contribution[starts].copy()
+    for j in np.flatnonzero(sizes > 1).tolist():
+        totals[j] = contribution[starts[j]:starts[j] + sizes[j]].sum()
+    return contribution, totals
 
 
 def operate(t: CompanyTable, v: VillageState, *, return_shift: float, failure_multiplier: float,
@@ -189,3 +226,10 @@ def counts(t: CompanyTable) -> dict[str, int]:
     for kind, name in enumerate(KIND_NAMES):
         out[f"companies_{name}"] = int((t.alive & (t.kind == kind)).sum())
     return out
+
+
+def first_joined(t: CompanyTable, n: int) -> np.ndarray:
+    """Year each village first joined a company (0 for never)."""
+    first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, t.m_village, t.founded[t.m_company])
+    return np.where(first == np.iinfo(np.int64).max, 0, first)
