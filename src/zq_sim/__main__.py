@@ -7,6 +7,7 @@ Hydra starts (so a typo gets one line naming the choices), turns Hydra's config 
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -46,15 +47,48 @@ def _remove_if_empty(out_dir: Path) -> None:
         shutil.rmtree(out_dir, ignore_errors=True)
 
 
+def existing_outputs(out_dir: Path, resolved: dict, resume: bool) -> bool:
+    """True if the folder holds complete outputs of this config and resume is on.
+
+    Raises ConfigError rather than overwrite outputs that are already there: of another config,
+    or of this one when resume is off.
+    """
+    summary = out_dir / "summary.json"
+    if not summary.is_file():
+        return False
+    try:
+        stored = json.loads(summary.read_text(encoding="utf-8")).get("config")
+    except (OSError, ValueError):
+        stored = None
+    same = stored is not None and _comparable(stored) == _comparable(resolved)
+    if resume and same:
+        print(f"zq_sim: complete outputs of this config already in {out_dir}; skipped (resume)")
+        return True
+    why = "of another config" if not same else "(set resume=true to skip complete runs)"
+    raise ConfigError(f"{out_dir} already holds outputs {why}; not overwriting them: choose "
+                      f"another hydra.run.dir / hydra.sweep.dir")
+
+
+def _comparable(config: dict) -> dict:
+    """A resolved config without the settings that do not change results."""
+    c = json.loads(json.dumps(config, default=str))
+    c.pop("resume", None)
+    c.get("output", {}).pop("progress", None)
+    return c
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def app(cfg: DictConfig) -> None:
     """Run one configuration into Hydra's output folder."""
     from zq_sim.run import run
 
     out_dir = Path(HydraConfig.get().runtime.output_dir)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
     try:
         typed: RunConfig = OmegaConf.to_object(cfg)
-        run(typed, out_dir, resolved=OmegaConf.to_container(cfg, resolve=True))
+        if existing_outputs(out_dir, resolved, typed.resume):
+            return
+        run(typed, out_dir, resolved=resolved)
     except (ConfigError, DataError) as exc:
         _remove_if_empty(out_dir)
         print(f"zq_sim: error: {exc}", file=sys.stderr)

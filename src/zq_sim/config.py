@@ -71,7 +71,8 @@ class ModelParams:
     unregistered_share: float = share(0.1, "share of let contracts not under management, 2023")
     irregular_share: float = share(0.45, "share of let contracts irregular at the start of 2023")
     unpaid_share: float = share(0.45, "share of irregular contracts whose rent goes unpaid")
-    underpricing_depth: float = share(0.5, "mean shortfall of an under-priced rent below fair")
+    underpricing_depth: float = share(
+        0.5, "mean shortfall of an under-priced rent below a regular off-platform rent")
     arrears_years: float = nonneg(3.0, "mean years of rent owed on an unpaid contract, 2023")
     appraisal_ratio: float = _f(0.8, "reserve (appraised) rent over fair rent", 0.1, 2.0)
     offplatform_discount: float = share(0.1, "off-platform rent below reserve (fraction)")
@@ -178,6 +179,14 @@ class ModelParams:
     gain_manager: float = share(0.2, "capacity gain from a rural professional manager")
     capacity_decay: float = share(0.2, "yearly return of capacity toward its base")
 
+    # 2023 practice of levers that predate the 2024 reforms (the article: "2023年以来")
+    officials_2023: int = _f(210, "young civil servants serving in towns in 2023", 0, None)
+    instructors_2023: int = _f(38, "village instructors in 2023", 0, None)
+    managers_2023: int = _f(0, "rural professional managers in 2023 (the pilot is of 2024)", 0,
+                            None)
+    assist_fund_2023: float = nonneg(1.2e8, "income-generating assistance projects in 2023 (yuan)")
+    seed_capital_2023: float = nonneg(300_000.0, "public start-up capital per company in 2023")
+
     # Assistance
     assist_project_median: float = nonneg(1.0e6, "median income-generating project (yuan)")
     assist_return: float = _f(0.08, "mean yearly return of an assistance project", -1, 1)
@@ -254,6 +263,7 @@ class SupportPolicy:
     enabled: bool = _f(True, "support weak villages")
     threshold: float = nonneg(200_000.0, "operating income below which a village is weak (yuan)")
     gap_share: float = share(0.9, "share of last year's shortfall below the threshold paid")
+    review_years: int = _f(3, "years between reviews of the list of weak villages (薄弱村)", 1, 50)
 
 
 @dataclass
@@ -318,6 +328,8 @@ class RunConfig:
     seed: int = _f(20240101, "root seed; replicate seeds are spawned from it", 0, None)
     replicates: int = _f(10, "replicates (independent seeds)", 1, 100_000)
     calibrated: bool = _f(False, "whether model parameters come from a calibration")
+    resume: bool = _f(
+        False, "skip a run whose folder already holds complete outputs of the same config")
     years: YearsConfig = field(default_factory=YearsConfig)
     population: PopulationConfig = field(default_factory=PopulationConfig)
     output: OutputConfig = field(default_factory=OutputConfig)

@@ -76,6 +76,7 @@ class ZhaoqingModel(mesa.Model):
         """Simulate one year."""
         self.year += 1
         self.begin_year()
+        self.review_weak_list()
         self.assign_talent()
         self.run_three_assets()
         self.transfer_land()
@@ -118,13 +119,27 @@ class ZhaoqingModel(mesa.Model):
         self._spent = {"companies": 0.0, "pv": 0.0, "assistance": 0.0, "support": 0.0}
         self._fixed_assets_start = v.fixed_assets.copy()
 
+    def review_weak_list(self) -> None:
+        """Every few years from the policy start, list the villages whose recurring operating
+        income last year was below the support threshold (薄弱村). Companies pay them first;
+        the list does not change with every year's income, so a village lifted above the line
+        keeps its place until the next review."""
+        s = self.policy.support
+        since = self.year - self.cfg.years.policy_start
+        if self.reform and since % s.review_years == 0:
+            self.villages.weak = self.villages.prev_operating < s.threshold
+
     def assign_talent(self) -> None:
-        """Officials, instructors and managers raise capacity (since 2023)."""
-        t = self.policy.talent
+        """Officials, instructors and managers raise capacity (since 2023: 2023 practice first)."""
+        t, p = self.policy.talent, self.p
+        if self.reform:
+            counts, targeting = (t.officials, t.instructors, t.managers), t.targeting
+        else:  # 2023: the officials sent since 2023, aimed at weak villages (an assumption)
+            counts, targeting = (p.officials_2023, p.instructors_2023, p.managers_2023), "weak"
         assistance.talent_year(
-            self.villages, officials=t.officials * self.scale,
-            instructors=t.instructors * self.scale, managers=t.managers * self.scale,
-            targeting=t.targeting, p=self.p, rng=self.streams["talent"])
+            self.villages, officials=counts[0] * self.scale, instructors=counts[1] * self.scale,
+            managers=counts[2] * self.scale, targeting=targeting, p=p,
+            rng=self.streams["talent"])
 
     def platform_levers(self) -> dict[str, float]:
         """Coverage, bidders, clean-up, registration and inventory rates for this year."""
@@ -167,13 +182,14 @@ class ZhaoqingModel(mesa.Model):
         rng = self.streams["companies"]
         counts = tuple(int(rng.poisson(rate * push * self.scale))
                        for rate in (p.form_village, p.form_union, p.form_town))
-        self._spent["companies"] += self._form(counts, cp.seed_capital)
+        seed_capital = cp.seed_capital if self.reform else p.seed_capital_2023
+        self._spent["companies"] += self._form(counts, seed_capital)
         companies.operate(
             self.companies, self.villages,
             return_shift=cp.return_shock if self.shocked else 0.0,
             failure_multiplier=cp.failure_multiplier if self.shocked else 1.0,
             weak_first=cp.weak_first and self.reform, weak_amount=cp.weak_first_amount,
-            weak_threshold=self.policy.support.threshold, p=p, rng=rng)
+            p=p, rng=rng)
 
     def run_pv(self) -> None:
         """PV adoption (the small cut, pushed in 高要区) and PV income."""
@@ -188,10 +204,12 @@ class ZhaoqingModel(mesa.Model):
         self._spent["pv"] += subsidy
 
     def fund_assistance(self) -> None:
-        """Paired-assistance projects (running since 2021, so in 2023 too)."""
+        """Paired-assistance projects (running since 2021: 2023 practice in 2023)."""
         a = self.policy.assistance
+        fund, targeting = (a.fund, a.targeting) if self.reform else (self.p.assist_fund_2023,
+                                                                      "weak")
         self._spent["assistance"] += assistance.assistance_year(
-            self.villages, fund=a.fund * self.scale, targeting=a.targeting, p=self.p,
+            self.villages, fund=fund * self.scale, targeting=targeting, p=self.p,
             rng=self.streams["assistance"])
 
     def close_accounts(self) -> None:
@@ -210,7 +228,8 @@ class ZhaoqingModel(mesa.Model):
         invest = p.reinvest_share * np.maximum(v.funds, 0.0)
         v.funds -= invest
         v.fixed_assets += invest - p.depreciation * self._fixed_assets_start
-        v.prev_operating = operating
+        # weak or not is judged on recurring income: a one-off recovery of arrears does not count
+        v.prev_operating = operating - v.income["arrears"]
 
     # ---------------------------------------------------------------- reporting
     def _form(self, counts: tuple[int, int, int], seed_capital: float) -> float:
@@ -229,7 +248,7 @@ class ZhaoqingModel(mesa.Model):
         if total == 0 or rates.sum() == 0:
             return
         counts = self.streams["companies"].multinomial(total, rates / rates.sum())
-        self._form(tuple(int(c) for c in counts), self.policy.companies.seed_capital)
+        self._form(tuple(int(c) for c in counts), self.p.seed_capital_2023)
         self.companies.founded[:] = self.cfg.years.base - 1
 
     def collect(self) -> None:

@@ -65,9 +65,13 @@ def build_population(village_table: pd.DataFrame, counties: pd.DataFrame, p: Mod
         copy = np.tile(np.arange(scale), len(village_table))
         table["code"] = table["code"] + "-" + copy.astype(str)
     county_names = list(counties["county"])
-    county_idx = table["county"].map({c: i for i, c in enumerate(county_names)}).to_numpy()
-    towns = list(dict.fromkeys(table["town_code"]))
-    town_idx = table["town_code"].map({t: i for i, t in enumerate(towns)}).to_numpy()
+    # factorize (in C) and map only the distinct names: the same indices as mapping every row,
+    # towns numbered in order of first appearance
+    county_code, county_seen = pd.factorize(table["county"])
+    county_idx = pd.Series(county_seen).map(
+        {c: i for i, c in enumerate(county_names)}).to_numpy()[county_code]
+    town_idx, town_seen = pd.factorize(table["town_code"])
+    towns = list(town_seen)
     town_county = np.zeros(len(towns), dtype=int)
     town_county[town_idx] = county_idx
     west_by_county = (counties["region"] == "west").to_numpy()
@@ -149,7 +153,8 @@ def build_contracts(v: VillageState, p: ModelParams, rng: np.random.Generator,
     unpaid = irregular & (rng.random(m) < p.unpaid_share)
     depth = underpricing_depth(rng, p.underpricing_depth, m)
     status = np.where(unpaid, UNPAID, np.where(irregular, UNDERPRICED, REGULAR))
-    rent = np.where(status == UNDERPRICED, fair * (1.0 - depth), rent)
+    rent = np.where(status == UNDERPRICED, reserve * (1.0 - p.offplatform_discount)
+                    * (1.0 - depth), rent)
     arrears = np.where(unpaid, rent * rng.exponential(max(p.arrears_years, 1e-9), m), 0.0)
     vacant = ~hidden & (rng.random(m) < p.vacant_share)  # re-listed in the first year
     let = ~hidden & ~vacant

@@ -79,8 +79,10 @@ def run_replicate(cfg: RunConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame
     if cfg.output.counterfactual and cfg.policy.three_assets.reform:
         cf = ZhaoqingModel(counterfactual_config(cfg), seed=seed).run()
         ts["three_assets_added_income"] = ts["total_income"] - cf["total_income"]
+    elif not cfg.policy.three_assets.reform:
+        ts["three_assets_added_income"] = 0.0  # no reform: nothing added, by definition
     else:
-        ts["three_assets_added_income"] = 0.0
+        ts["three_assets_added_income"] = math.nan  # not measured (output.counterfactual off)
     ts.insert(0, "seed", seed)
     panel = model.village_panel()
     if not panel.empty:

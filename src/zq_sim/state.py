@@ -49,7 +49,8 @@ class VillageState:
     assist_assets: np.ndarray   # value of income-generating assistance projects
     assist_rate: np.ndarray     # their yearly return
     talent: np.ndarray          # capacity gain from talent serving this year
-    prev_operating: np.ndarray  # last year's operating income
+    prev_operating: np.ndarray  # last year's recurring operating income (without arrears)
+    weak: np.ndarray = None     # bool: on the list of weak villages (reviewed every few years)
     # the year's flows
     income: dict[str, np.ndarray] = field(default_factory=dict)  # INCOME_PARTS
     support: np.ndarray = None  # fiscal support received (transfer)
@@ -63,6 +64,8 @@ class VillageState:
             self.support = np.zeros(n)
         if self.new_transfer is None:
             self.new_transfer = np.zeros(n)
+        if self.weak is None:
+            self.weak = np.zeros(n, dtype=bool)
 
     @property
     def n(self) -> int:

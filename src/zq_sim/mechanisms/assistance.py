@@ -5,9 +5,10 @@
   that fades at a yearly rate once the person leaves.
 - Assistance (对口帮扶, 驻镇帮镇扶村): a yearly fund finances income-generating projects (shops,
   workshops, cold stores) given to villages by a targeting rule; a project is booked as the
-  village's fixed assets and pays a yearly return drawn around a mean.
-- Support: towns pay villages whose operating income last year fell below a threshold a share
-  of the shortfall, as a transfer. It is budgeted on last year's accounts, so a village whose
+  village's fixed assets and pays a yearly return drawn around a mean (a failed project, drawn
+  below zero, pays nothing).
+- Support: towns pay villages whose recurring operating income last year (without one-off
+  arrears recovered) fell below a threshold a share of the shortfall, as a transfer. It is budgeted on last year's accounts, so a village whose
   income drops this year can still end below the threshold: the floor is a result, not a clamp.
 """
 
@@ -27,10 +28,26 @@ def choose(v: VillageState, k: int, targeting: str, rng: np.random.Generator) ->
     if k <= 0:
         return np.zeros(0, dtype=int)
     if targeting == "weak":
-        order = np.argsort(v.prev_operating + 1e-9 * rng.random(v.n), kind="stable")
-        return order[np.arange(k) % v.n]
+        key = v.prev_operating + 1e-9 * rng.random(v.n)
+        if k >= v.n:
+            order = np.argsort(key, kind="stable")
+            return order[np.arange(k) % v.n]
+        return smallest(key, k)
     pool = np.flatnonzero(v.west) if targeting == "west" and v.west.any() else np.arange(v.n)
     return rng.choice(pool, size=k, replace=k > len(pool))
+
+
+def smallest(key: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k smallest keys, in the order of a stable argsort (0 < k < len(key)).
+
+    The same as ``np.argsort(key, kind="stable")[:k]`` without sorting the whole array: only
+    the keys at or below the k-th smallest are sorted (ties kept in index order).
+    """
+    kth = np.partition(key, k - 1)[k - 1]
+    if np.isnan(kth):  # NaN keys sort last; keep argsort's order for them
+        return np.argsort(key, kind="stable")[:k]
+    candidates = np.flatnonzero(key <= kth)
+    return candidates[np.argsort(key[candidates], kind="stable")][:k]
 
 
 def talent_year(v: VillageState, *, officials: int, instructors: int, managers: int,
@@ -50,7 +67,8 @@ def assistance_year(v: VillageState, *, fund: float, targeting: str, p,
     mean_size = p.assist_project_median * np.exp(0.125)
     k = int(rng.poisson(fund / mean_size)) if fund > 0 and mean_size > 0 else 0
     sizes = p.assist_project_median * np.exp(0.5 * rng.standard_normal(k))
-    rates = p.assist_return + p.assist_return_sd * rng.standard_normal(k)
+    # the village receives the project's contracted return; a failed project pays nothing
+    rates = np.maximum(p.assist_return + p.assist_return_sd * rng.standard_normal(k), 0.0)
     to = choose(v, k, targeting, rng)
     value = np.bincount(to, weights=sizes, minlength=v.n)
     earning = np.bincount(to, weights=sizes * rates, minlength=v.n)

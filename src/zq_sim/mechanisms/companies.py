@@ -13,8 +13,9 @@ province-sized population needs no loop over companies either:
   company around a median by kind.
 - Failure: a yearly hazard that falls with the members' governance capacity; half the capital
   of a failed company goes back to its members.
-- Dividends: a share of profit; weak members (last year's operating income below the support
-  threshold) are paid first up to a set amount when the policy says so, the rest by shares.
+- Dividends: a share of profit; members on the list of weak villages (薄弱村, see
+  ``ZhaoqingModel.review_weak_list``) are paid first up to a set amount when the policy says so,
+  the rest by shares.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ def _contributions(v: VillageState, members: list[np.ndarray],
 
 
 def operate(t: CompanyTable, v: VillageState, *, return_shift: float, failure_multiplier: float,
-            weak_first: bool, weak_amount: float, weak_threshold: float, p,
+            weak_first: bool, weak_amount: float, p,
             rng: np.random.Generator) -> None:
     """One business year of every live company; pay dividends into ``v.income['dividends']``."""
     if t.k == 0:
@@ -199,7 +200,7 @@ def operate(t: CompanyTable, v: VillageState, *, return_shift: float, failure_mu
     t.capital = np.where(t.alive, t.capital + profit - pool, 0.0)
     t.dividends = pool
     seat_pay = split_dividends(pool, t.m_company, t.m_share,
-                               weak=(v.prev_operating[t.m_village] < weak_threshold) & seats_alive,
+                               weak=v.weak[t.m_village] & seats_alive,
                                weak_first=weak_first, weak_amount=weak_amount)
     v.income["dividends"] += group_sums(seat_pay, t.m_village, v.n)
 

@@ -120,39 +120,49 @@ def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: flo
     """
     out = PlatformYear()
     n, m = v.n, c.m
-    # chances depend on the owner village's capacity only: computed per village, then looked up
-    # per contract (the same numbers as computing them per contract, at a fraction of the cost)
+    # Each stage draws one number per contract, but only a few contracts (hidden, irregular,
+    # unregistered) can change: those are picked out by index and only they are compared and
+    # updated. Chances depend on the owner village's capacity only: computed per village and
+    # looked up per contract (the same numbers as computing them per contract).
     cv = c.village
 
-    reserve_now = c.fair * rent_index * p.appraisal_ratio
+    def reserve_now(rows: np.ndarray) -> np.ndarray:
+        return c.fair[rows] * rent_index * p.appraisal_ratio
 
     # 1. Inventory: unrecorded assets found and booked; occupied ones brought under contract
     p_find = reform_probability(discovery, v.capacity)
     found_value = v.hidden_assets * p_find
     v.hidden_assets -= found_value
     v.fixed_assets += found_value
-    found = c.hidden & (rng.random(m) < p_find[cv])
+    draw = rng.random(m)
+    hidden = np.flatnonzero(c.hidden)
+    found = hidden[draw[hidden] < p_find[cv[hidden]]]
     term = rng.integers(p.term_min, p.term_max + 1, m)
     c.hidden[found] = False
     c.registered[found] = True
     c.let[found] = True
     c.status[found] = REGULAR
-    c.rent[found] = reserve_now[found]
-    c.reserve[found] = reserve_now[found]
+    c.rent[found] = reserve_now(found)
+    c.reserve[found] = c.rent[found]
     c.end[found] = year + term[found] - 1
-    out.found_assets = int(found.sum())
+    out.found_assets = len(found)
 
     # 2. Clean-up: irregular contracts detected, registered, re-priced, arrears recovered
-    detected = c.irregular() & (rng.random(m) < hazard_probability(detect_hazard, v.capacity)[cv])
-    recovered = np.where(detected, c.arrears * p.arrears_recovery, 0.0)
-    v.income["arrears"] += group_sums(recovered, c.village, n)
+    draw = rng.random(m)
+    irregular_rows = np.flatnonzero(c.irregular())
+    detected = irregular_rows[draw[irregular_rows] < hazard_probability(
+        detect_hazard, v.capacity)[cv[irregular_rows]]]
+    # arrears are >= 0, so leaving out the zeros of the undetected changes no sum
+    v.income["arrears"] += group_sums(c.arrears[detected] * p.arrears_recovery, cv[detected], n)
     c.arrears[detected] = 0.0
     c.registered[detected] = True
-    c.rent[detected] = np.maximum(c.rent[detected], reserve_now[detected])
+    c.rent[detected] = np.maximum(c.rent[detected], reserve_now(detected))
     c.status[detected] = REGULAR
-    out.detected = int(detected.sum())
-    unreg = c.let & ~c.registered
-    c.registered[unreg & (rng.random(m) < reform_probability(registration, v.capacity)[cv])] = True
+    out.detected = len(detected)
+    draw = rng.random(m)
+    unreg = np.flatnonzero(c.let & ~c.registered)
+    c.registered[unreg[draw[unreg] < reform_probability(registration, v.capacity)[cv[unreg]]]] \
+        = True
 
     # 3. Letting: expiring and vacant contracts
     due = ~c.hidden & (~c.let | (c.end < year))
@@ -178,7 +188,7 @@ def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: flo
     unpaid = irregular & (rng.random(len(idx)) < p.unpaid_share)
     depth = underpricing_depth(rng, p.underpricing_depth, len(idx))
     status = np.where(unpaid, UNPAID, np.where(irregular, UNDERPRICED, REGULAR))
-    rent = np.where(status == UNDERPRICED, fair_now * (1.0 - depth), rent)
+    rent = np.where(status == UNDERPRICED, rent * (1.0 - depth), rent)  # below off-platform
     c.rent[idx] = np.where(let, rent, 0.0)
     c.reserve[idx] = reserve
     c.let[idx] = let
@@ -193,7 +203,7 @@ def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: flo
     c.arrears[owed] += c.rent[owed]
 
     # 5. Petitions follow irregular contracts
-    irregular_per_village = group_sums(c.irregular().astype(float), c.village, n)
+    irregular_per_village = np.bincount(cv[c.irregular()], minlength=n).astype(float)
     lam = p.petitions_per_irregular * irregular_per_village + p.petitions_other
     out.petitions = int(rng.poisson(lam).sum())
     return out

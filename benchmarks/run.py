@@ -1,0 +1,491 @@
+"""Benchmark: zq_sim against Mesa's Boltzmann example and a bare array kernel, in one process.
+
+    python benchmarks/run.py                    # scales 1, 10, 100; ~2-3 minutes on 2 cores
+    python benchmarks/run.py --scales 1 10 --repeats 3 --skip-sweep
+
+For each scale (copies of Zhaoqing's 1,255 villages, county shares kept; ``population.scale``)
+and 13 simulated years (2023-2035), one replicate, seed 1:
+
+- zq_sim: ``ZhaoqingModel(cfg, seed)`` set-up seconds, stepping seconds (``model.run()``) and
+  village-years per second, with the default outputs (the village panel collected each year) and
+  with ``output.villages=false``; the seconds to build the village panel DataFrame
+  (``model.village_panel()``, not part of stepping); peak memory.
+- Mesa's own Boltzmann wealth example (``mesa.examples.BoltzmannWealth``) with as many agents,
+  on a grid of the example's density (100 agents on 10 x 10: one agent per cell), 13 steps:
+  set-up and agent-steps per second, the reference for Mesa's per-agent cost on this machine.
+- the array kernel: the same yearly update without Mesa (``ArrayKernel``), village-years per
+  second: the floor of what the model's arithmetic costs.
+
+Ratios: ``vs_mesa`` = zq_sim village-years/s over Boltzmann agent-steps/s; ``vs_kernel`` =
+zq_sim stepping time over the kernel's; ``setup_vs_mesa`` = zq_sim set-up seconds per village
+over Boltzmann set-up seconds per agent.
+
+Timing: ``time.perf_counter``, best of ``repeats`` (the median is kept too); data files are
+loaded (and cached) once before timing. Memory: a separate pass under ``tracemalloc`` (peak of
+Python and numpy allocations from set-up to the built village panel), plus the process's peak
+resident set size (``resource.getrusage``) at the end.
+
+Then the whole-city run (``zq_sim.run.run`` with the default RunConfig: 10 replicates, each with
+its counterfactual, outputs written to a temporary folder) and a 20-job Hydra sweep of the
+baseline (``python -m zq_sim -m seed=1,...,20 replicates=1 output.villages=false``), once with
+the default (joblib) launcher and once with the basic (sequential) one, each job timed from the
+inside by ``zq_bench_timer.JobTimer``.
+
+The table goes to the terminal; the last line printed is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gc
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import types
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from zq_sim import data
+from zq_sim import model as model_module
+from zq_sim.config import RunConfig
+from zq_sim.mechanisms import companies
+from zq_sim.model import STREAMS, ZhaoqingModel
+from zq_sim.population import build_population
+
+ROOT = Path(__file__).resolve().parents[1]
+SCALES = (1, 10, 100)
+YEARS = 13  # 2023-2035
+SEED = 1
+#: Repeats per scale (best of); the 100x pass is kept to a couple of minutes.
+REPEATS = {1: 7, 10: 3, 100: 2}
+MESA_REPEATS = {1: 7, 10: 3, 100: 1}
+
+
+# ------------------------------------------------------------------------------ the array kernel
+class ArrayKernel:
+    """ZhaoqingModel's yearly update on bare arrays: no mesa.Model, no agents.
+
+    The state is built as the model builds it (``population.build_population`` with the same
+    seed streams, the same initial companies); each year runs the model's own stage methods
+    (``step`` and the stages it calls: the same mechanism functions on the same arrays in the
+    same order, with the same levers), borrowed as plain functions, so the kernel does not drift
+    from the model as stages are added. What it leaves out is Mesa: the ``mesa.Model`` base (its random generator,
+    agent registry, signals), the Village/LandOperator agents made at set-up and the
+    StrongVillageCompany agent made for every new company. It keeps the yearly metrics row
+    (the same reporters) and does not keep the village panel (an output, not an update).
+    Its time series equals the model's exactly (checked by ``kernel_matches_model``).
+    """
+
+    def __init__(self, cfg: RunConfig, seed: int, data_dir: str | None = None) -> None:
+        self.cfg = copy.deepcopy(cfg)
+        self.cfg.output.villages = False
+        self.p = self.cfg.model
+        self.policy = self.cfg.policy
+        self.seed = seed
+        children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+        self.streams = {name: np.random.default_rng(s)
+                        for name, s in zip(STREAMS, children, strict=True)}
+        village_table, counties = model_module._tables(
+            str(data_dir or data.DATA_DIR), self.cfg.population.include_residents_committees)
+        self.scale = self.cfg.population.scale
+        self.population = build_population(village_table, counties, self.p,
+                                           self.streams["population"], self.scale)
+        self.villages = self.population.villages
+        self.contracts = self.population.contracts
+        self.companies = companies.CompanyTable()
+        self.huaiji = self.villages.county == self.population.counties.index("怀集县")
+        self.year = self.cfg.years.base - 1
+        self.records: list[dict] = []
+        self.panel: dict = {}
+        self._form_initial_companies()
+
+    def _form(self, counts: tuple[int, int, int], seed_capital: float) -> float:
+        """Form companies (the model's ``_form`` without making an agent per company)."""
+        return companies.form_companies(
+            self.companies, self.villages, counts=counts, year=self.year,
+            seed_capital=seed_capital, p=self.p, rng=self.streams["companies"])
+
+
+# Borrow every other method and property of the model class (``step``, its stages, the levers,
+# ``collect``...), so that a stage added to the model is run by the kernel too.
+for _name, _attr in ZhaoqingModel.__dict__.items():
+    if not _name.startswith("__") and _name not in ArrayKernel.__dict__ and isinstance(
+            _attr, types.FunctionType | property | staticmethod | classmethod):
+        setattr(ArrayKernel, _name, _attr)
+
+
+# ------------------------------------------------------------------------------ helpers
+def bench_config(scale: int, years: int = YEARS, villages: bool = True) -> RunConfig:
+    """The default configuration at a scale, over ``years`` years from the base year."""
+    cfg = RunConfig()
+    cfg.population.scale = scale
+    cfg.years.end = cfg.years.base + years - 1
+    cfg.output.villages = villages
+    cfg.output.progress = False
+    return cfg
+
+
+def _best(times: list[float]) -> tuple[float, float]:
+    return min(times), statistics.median(times)
+
+
+def _timed(fn: Callable[[], object]) -> tuple[float, object]:
+    gc.collect()
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def kernel_matches_model(scale: int = 1, years: int = YEARS, seed: int = SEED) -> bool:
+    """Whether the kernel's time series equals the model's exactly (same seed)."""
+    cfg = bench_config(scale, years, villages=False)
+    a = ZhaoqingModel(cfg, seed=seed).run()
+    b = ArrayKernel(cfg, seed).run()
+    return bool(a.equals(b))
+
+
+# ------------------------------------------------------------------------------ measurements
+def time_zq(scale: int, years: int = YEARS, repeats: int = 3, seed: int = SEED) -> dict:
+    """zq_sim set-up, stepping (panel on and off) and village-panel seconds, best of repeats."""
+    setup, step, frame, step_off = [], [], [], []
+    n = m = k = 0
+    for _ in range(repeats):
+        s, model = _timed(lambda: ZhaoqingModel(bench_config(scale, years), seed=seed))
+        r, _ = _timed(model.run)
+        f, _ = _timed(model.village_panel)
+        setup.append(s)
+        step.append(r)
+        frame.append(f)
+        n, m, k = model.villages.n, model.contracts.m, model.companies.k
+        del model
+        _, model = _timed(lambda: ZhaoqingModel(bench_config(scale, years, villages=False),
+                                                seed=seed))
+        r, _ = _timed(model.run)
+        step_off.append(r)
+        del model
+    out = {"villages": n, "contracts": m, "companies_formed": k, "years": years,
+           "repeats": repeats}
+    out["setup_s"], out["setup_s_median"] = _best(setup)
+    out["step_s"], out["step_s_median"] = _best(step)
+    out["village_years_per_s"] = n * years / out["step_s"]
+    out["step_s_no_panel"], out["step_s_no_panel_median"] = _best(step_off)
+    out["village_years_per_s_no_panel"] = n * years / out["step_s_no_panel"]
+    out["panel_frame_s"] = min(frame)
+    out["setup_us_per_village"] = out["setup_s"] / n * 1e6
+    return out
+
+
+def time_kernel(scale: int, years: int = YEARS, repeats: int = 3, seed: int = SEED) -> dict:
+    """The array kernel's set-up and stepping seconds, best of repeats."""
+    setup, step = [], []
+    n = 0
+    for _ in range(repeats):
+        s, kernel = _timed(lambda: ArrayKernel(bench_config(scale, years), seed))
+        r, _ = _timed(kernel.run)
+        setup.append(s)
+        step.append(r)
+        n = kernel.villages.n
+        del kernel
+    out = {}
+    out["kernel_setup_s"], _ = _best(setup)
+    out["kernel_step_s"], out["kernel_step_s_median"] = _best(step)
+    out["kernel_village_years_per_s"] = n * years / out["kernel_step_s"]
+    return out
+
+
+def boltzmann(n: int, steps: int = YEARS, seed: int = SEED):
+    """Mesa's Boltzmann wealth example with n agents at the example's density (1 per cell)."""
+    from mesa.examples import BoltzmannWealth
+    from mesa.examples.basic.boltzmann_wealth_model.model import BoltzmannScenario
+
+    side = max(1, round(math.sqrt(n)))
+    return BoltzmannWealth(BoltzmannScenario(n=n, width=side, height=side, rng=seed))
+
+
+def time_mesa(n: int, steps: int = YEARS, repeats: int = 3, seed: int = SEED) -> dict:
+    """Boltzmann set-up seconds and agent-steps per second, best of repeats."""
+    setup, step = [], []
+    for _ in range(repeats):
+        s, model = _timed(lambda: boltzmann(n, seed=seed))
+
+        def run(model=model):
+            for _ in range(steps):
+                model.step()
+
+        r, _ = _timed(run)
+        setup.append(s)
+        step.append(r)
+        del model
+    out = {"mesa_agents": n, "mesa_grid": max(1, round(math.sqrt(n)))}
+    out["mesa_setup_s"], _ = _best(setup)
+    out["mesa_step_s"], out["mesa_step_s_median"] = _best(step)
+    out["mesa_agent_steps_per_s"] = n * steps / out["mesa_step_s"]
+    out["mesa_setup_us_per_agent"] = out["mesa_setup_s"] / n * 1e6
+    return out
+
+
+def memory_zq(scale: int, years: int = YEARS, seed: int = SEED) -> dict:
+    """Peak traced memory (tracemalloc) of set-up, run and village panel; a pass of its own."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        model = ZhaoqingModel(bench_config(scale, years), seed=seed)
+        model.run()
+        run_peak = tracemalloc.get_traced_memory()[1]
+        panel = model.village_panel()
+        peak = tracemalloc.get_traced_memory()[1]
+        del panel, model
+        gc.collect()
+        tracemalloc.reset_peak()
+        model = ZhaoqingModel(bench_config(scale, years, villages=False), seed=seed)
+        model.run()
+        off_peak = tracemalloc.get_traced_memory()[1]
+        del model
+    finally:
+        tracemalloc.stop()
+    return {"peak_mem_mb": peak / 2**20, "peak_mem_mb_run": run_peak / 2**20,
+            "peak_mem_mb_no_panel": off_peak / 2**20}
+
+
+def measure_scale(scale: int, years: int = YEARS, repeats: int | None = None,
+                  mesa_repeats: int | None = None, memory: bool = True) -> dict:
+    """Every figure of one scale, with the ratios."""
+    repeats = repeats or REPEATS.get(scale, 1)
+    mesa_repeats = mesa_repeats or MESA_REPEATS.get(scale, 1)
+    out = time_zq(scale, years, repeats)
+    out.update(time_kernel(scale, years, repeats))
+    out.update(time_mesa(out["villages"], years, mesa_repeats))
+    if memory:
+        out.update(memory_zq(scale, years))
+    out["vs_mesa"] = out["village_years_per_s"] / out["mesa_agent_steps_per_s"]
+    out["vs_mesa_no_panel"] = out["village_years_per_s_no_panel"] / out["mesa_agent_steps_per_s"]
+    out["vs_kernel"] = out["step_s"] / out["kernel_step_s"]
+    out["vs_kernel_no_panel"] = out["step_s_no_panel"] / out["kernel_step_s"]
+    out["setup_vs_mesa"] = out["setup_us_per_village"] / out["mesa_setup_us_per_agent"]
+    return out
+
+
+def city_run() -> dict:
+    """The whole-city run: zq_sim.run.run with the default RunConfig, outputs written."""
+    from zq_sim import run as run_module
+
+    cfg = RunConfig()
+    cfg.output.progress = False
+    acc = {"setup_s": 0.0, "step_s": 0.0, "models": 0}
+    init, step = ZhaoqingModel.__init__, ZhaoqingModel.step
+
+    def timed_init(self, *a, **kw):
+        t = time.perf_counter()
+        init(self, *a, **kw)
+        acc["setup_s"] += time.perf_counter() - t
+        acc["models"] += 1
+
+    def timed_step(self):
+        t = time.perf_counter()
+        step(self)
+        acc["step_s"] += time.perf_counter() - t
+
+    ZhaoqingModel.__init__, ZhaoqingModel.step = timed_init, timed_step
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            total, _ = _timed(lambda: run_module.run(cfg, Path(tmp), echo=None))
+    finally:
+        ZhaoqingModel.__init__, ZhaoqingModel.step = init, step
+    return {"replicates": cfg.replicates, "counterfactual": cfg.output.counterfactual,
+            "models": acc["models"], "total_s": total, "setup_s": acc["setup_s"],
+            "step_s": acc["step_s"],
+            "other_s": total - acc["setup_s"] - acc["step_s"]}
+
+
+def sweep(jobs: int = 20, launcher: str | None = None) -> dict:
+    """Time a jobs-job Hydra multirun of the baseline; the model's share from inside the jobs."""
+    seeds = ",".join(str(s) for s in range(1, jobs + 1))
+    with tempfile.TemporaryDirectory() as tmp:
+        sweep_dir = Path(tmp) / "sweep"
+        cmd = [sys.executable, "-m", "zq_sim", "-m", f"seed={seeds}", "replicates=1",
+               "output.villages=false", "output.progress=false", f"hydra.sweep.dir={sweep_dir}",
+               "+hydra.callbacks.zq_bench_timer._target_=zq_bench_timer.JobTimer"]
+        if launcher:
+            cmd.append(f"hydra/launcher={launcher}")
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(__file__).resolve().parent), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - t
+        if proc.returncode != 0:
+            raise RuntimeError(f"sweep failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        timings = [json.loads(p.read_text())
+                   for p in sweep_dir.glob("*/bench_timing.json")]
+        done = len(list(sweep_dir.glob("*/summary.json")))
+    if len(timings) != jobs or done != jobs:
+        raise RuntimeError(f"sweep: {done} summaries and {len(timings)} timings for {jobs} jobs")
+    model_s = sum(t["model_s"] for t in timings)
+    job_s = sum(t["job_s"] for t in timings)
+    workers = 1 if launcher == "basic" else min(os.cpu_count() or 1, jobs)
+    return {"launcher": launcher or "joblib (default)", "jobs": jobs, "workers": workers,
+            "wall_s": wall, "s_per_job": wall / jobs, "model_s_per_job": model_s / jobs,
+            "job_s_per_job": job_s / jobs,
+            # share of the worker time (wall x workers) not spent in the model
+            "share_outside_model": 1.0 - model_s / (wall * workers)}
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    import mesa
+    import pandas
+
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "numpy": np.__version__, "pandas": pandas.__version__, "mesa": mesa.__version__,
+            "platform": platform.platform(),
+            "load_average_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident set size so far (MB; ru_maxrss is in kB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ------------------------------------------------------------------------------ report
+TARGETS = {"vs_mesa_100x": (">=", 5.0), "vs_kernel_100x": ("<=", 1.5),
+           "city_run_step_s": ("<", 2.0), "peak_mem_mb_100x": ("<", 2048.0),
+           "setup_vs_mesa": ("<=", 1.0)}
+
+
+def check_targets(result: dict) -> dict:
+    """Each target of the issue: the value, the bound and whether it is met."""
+    scales = result["scales"]
+    top = scales.get("100") or scales[max(scales, key=int)]
+    values = {
+        "vs_mesa_100x": top["vs_mesa"],
+        "vs_kernel_100x": top["vs_kernel"],
+        "city_run_step_s": result.get("city_run", {}).get("step_s"),
+        "peak_mem_mb_100x": top.get("peak_mem_mb"),
+        "setup_vs_mesa": max(s["setup_vs_mesa"] for s in scales.values()),
+    }
+    out = {}
+    for name, (op, bound) in TARGETS.items():
+        value = values[name]
+        met = None if value is None else {">=": value >= bound, "<=": value <= bound,
+                                          "<": value < bound}[op]
+        out[name] = {"value": value, "target": f"{op} {bound:g}", "met": met}
+    return out
+
+
+def table(result: dict) -> str:
+    """The figures as plain text."""
+    rows = [
+        ("villages", "villages", "{:,}"),
+        ("zq set-up s", "setup_s", "{:.3f}"),
+        ("zq stepping s", "step_s", "{:.3f}"),
+        ("zq village-years/s", "village_years_per_s", "{:,.0f}"),
+        ("zq stepping s, villages=false", "step_s_no_panel", "{:.3f}"),
+        ("zq village panel frame s", "panel_frame_s", "{:.3f}"),
+        ("zq peak memory MB (tracemalloc)", "peak_mem_mb", "{:,.0f}"),
+        ("  of which run (no frame)", "peak_mem_mb_run", "{:,.0f}"),
+        ("  villages=false", "peak_mem_mb_no_panel", "{:,.0f}"),
+        ("Boltzmann set-up s", "mesa_setup_s", "{:.3f}"),
+        ("Boltzmann stepping s", "mesa_step_s", "{:.3f}"),
+        ("Boltzmann agent-steps/s", "mesa_agent_steps_per_s", "{:,.0f}"),
+        ("kernel set-up s", "kernel_setup_s", "{:.3f}"),
+        ("kernel stepping s", "kernel_step_s", "{:.3f}"),
+        ("kernel village-years/s", "kernel_village_years_per_s", "{:,.0f}"),
+        ("vs_mesa", "vs_mesa", "{:.2f}"),
+        ("vs_kernel", "vs_kernel", "{:.2f}"),
+        ("vs_kernel, villages=false", "vs_kernel_no_panel", "{:.2f}"),
+        ("set-up us/village (zq)", "setup_us_per_village", "{:.1f}"),
+        ("set-up us/agent (Boltzmann)", "mesa_setup_us_per_agent", "{:.1f}"),
+        ("setup_vs_mesa", "setup_vs_mesa", "{:.2f}"),
+    ]
+    scales = result["scales"]
+    head = f"{'':34}" + "".join(f"{s + 'x':>14}" for s in scales)
+    lines = [f"zq_sim benchmark: {result['years']} years, 1 replicate, best of repeats "
+             f"({', '.join(f'{s}x: {v['repeats']}' for s, v in scales.items())})", head]
+    for label, key, fmt in rows:
+        cells = "".join(f"{fmt.format(v[key]) if key in v else 'n/a':>14}"
+                        for v in scales.values())
+        lines.append(f"{label:34}{cells}")
+    if "city_run" in result:
+        c = result["city_run"]
+        lines += ["", f"whole-city run (run.run, default RunConfig: {c['replicates']} replicates"
+                  f" + counterfactual = {c['models']} models, outputs written): "
+                  f"total {c['total_s']:.2f} s = set-up {c['setup_s']:.2f} + stepping "
+                  f"{c['step_s']:.2f} + other {c['other_s']:.2f}"]
+    for s in result.get("sweeps", []):
+        lines.append(
+            f"sweep, {s['jobs']} jobs, launcher {s['launcher']} ({s['workers']} workers): "
+            f"{s['wall_s']:.1f} s wall, {s['s_per_job']:.2f} s/job, model "
+            f"{s['model_s_per_job']:.2f} s/job, outside the model "
+            f"{s['share_outside_model']:.0%}")
+    if "targets" in result:
+        lines.append("")
+        for name, t in result["targets"].items():
+            met = {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
+            value = "n/a" if t["value"] is None else f"{t['value']:.3g}"
+            lines.append(f"target {name:18} {value:>10} (target {t['target']}): {met}")
+    lines.append(f"kernel time series == model time series: {result.get('kernel_matches_model')}")
+    lines.append(f"process peak RSS: {result.get('peak_rss_mb', float('nan')):,.0f} MB")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmark; print the table and, last, the JSON line; return the result."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scales", type=int, nargs="+", default=list(SCALES))
+    ap.add_argument("--years", type=int, default=YEARS)
+    ap.add_argument("--repeats", type=int, default=None, help="repeats at every scale")
+    ap.add_argument("--jobs", type=int, default=20, help="jobs of the timed sweep")
+    ap.add_argument("--skip-sweep", action="store_true")
+    ap.add_argument("--skip-city", action="store_true")
+    ap.add_argument("--skip-memory", action="store_true")
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+
+    result: dict = {"machine": machine(), "years": args.years, "seed": SEED,
+                    "command": "python benchmarks/run.py " + " ".join(argv or sys.argv[1:])}
+    # load and cache the data files once, outside every timing
+    model_module._tables(str(data.DATA_DIR), False)
+    result["kernel_matches_model"] = kernel_matches_model(1, args.years)
+    result["scales"] = {}
+    for scale in args.scales:
+        print(f"... scale {scale}x", file=sys.stderr, flush=True)
+        result["scales"][str(scale)] = measure_scale(
+            scale, args.years, args.repeats, args.repeats, memory=not args.skip_memory)
+    if not args.skip_city:
+        print("... whole-city run", file=sys.stderr, flush=True)
+        result["city_run"] = city_run()
+    if not args.skip_sweep:
+        print("... sweeps", file=sys.stderr, flush=True)
+        result["sweeps"] = [sweep(args.jobs), sweep(args.jobs, "basic")]
+        result["sweep"] = result["sweeps"][0]
+    result["targets"] = check_targets(result)
+    result["peak_rss_mb"] = peak_rss_mb()
+    result["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(table(result))
+    print(json.dumps(result, ensure_ascii=False))
+    return result
+
+
+if __name__ == "__main__":
+    main()

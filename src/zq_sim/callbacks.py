@@ -1,0 +1,210 @@
+"""Hydra callbacks for sweeps: record failed jobs and show the sweep's progress.
+
+Configured in ``conf/config.yaml`` under ``hydra.callbacks``. Hydra calls them around every job
+(in the process that runs the job, a joblib worker in a parallel sweep) and around the whole sweep
+(in the process that launched it).
+
+- A job whose task raises gets ``FAILED.txt`` in its folder: the error and traceback, the root
+  seed and the replicate seeds spawned from it, and the one command that reproduces the job. In a
+  sweep the failure is then handed back to Hydra as a finished job, so that Hydra's sweeper does
+  not abort the jobs still to come; when the sweep ends, the failed jobs are listed and the command
+  exits with status 1. A single run (no ``-m``) fails as before, with FAILED.txt besides.
+- A sweep shows one progress bar over its jobs (tqdm), fed by the ``summary.json`` and
+  ``FAILED.txt`` files that finished jobs leave in the sweep folder.
+
+Only failures that reach Hydra as exceptions are recorded; a task that calls ``sys.exit`` (or a
+worker that dies) bypasses Hydra's job bookkeeping and stops the sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+#: File a failed job leaves in its folder.
+FAILED = "FAILED.txt"
+#: File a finished job leaves in its folder (written last by zq_sim.run).
+DONE = "summary.json"
+
+
+def reproduce_command(overrides: list[str]) -> str:
+    """The command that re-runs one job of a sweep on its own (Hydra's RUN mode)."""
+    kept = [o for o in overrides if not o.startswith("hydra.sweep")]
+    return " ".join(["python -m zq_sim", "hydra.mode=RUN", *(shlex.quote(o) for o in kept)])
+
+
+def _replicate_seeds(config: DictConfig) -> str:
+    seed, reps = OmegaConf.select(config, "seed"), OmegaConf.select(config, "replicates")
+    try:
+        from zq_sim.run import replicate_seeds
+
+        return ", ".join(str(s) for s in replicate_seeds(int(seed), int(reps)))
+    except Exception as exc:  # noqa: BLE001 - the seeds are a courtesy; never mask the failure
+        return f"(could not be derived: {exc})"
+
+
+def failure_text(config: DictConfig, error: BaseException, overrides: list[str]) -> str:
+    """What FAILED.txt says: the error, the seeds and the command that reproduces the job."""
+    tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return "\n".join([
+        "This job FAILED; the other jobs of the sweep went on.",
+        "",
+        f"error: {type(error).__name__}: {error}",
+        f"scenario: {OmegaConf.select(config, 'scenario')}",
+        f"seed: {OmegaConf.select(config, 'seed')} (root seed)",
+        f"replicate seeds: {_replicate_seeds(config)}",
+        f"overrides: {' '.join(overrides) or '(none)'}",
+        "",
+        "reproduce (from the project folder):",
+        f"    {reproduce_command(overrides)}",
+        "",
+        "traceback:",
+        tb.rstrip("\n"),
+        "",
+    ])
+
+
+def sweep_size(config: DictConfig) -> int | None:
+    """Number of jobs a basic sweep launches (None if it cannot be worked out)."""
+    try:
+        from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        params = OmegaConf.select(config, "hydra.sweeper.params") or {}
+        args = [f"{k}={v}" for k, v in params.items()]
+        args += list(OmegaConf.select(config, "hydra.overrides.task") or [])
+        parsed = OverridesParser.create().parse_overrides(args)
+        return sum(len(batch) for batch in BasicSweeper.split_arguments(parsed, None))
+    except Exception:  # noqa: BLE001 - other sweepers: a bar without a total
+        return None
+
+
+def finished_jobs(sweep_dir: Path, since: float) -> tuple[int, int]:
+    """(finished, failed) jobs of the sweep that started at ``since``.
+
+    A job counts once it has started in this sweep (its ``.hydra/overrides.yaml`` is newer than
+    ``since``; Hydra writes it first) and holds ``summary.json`` or ``FAILED.txt`` (a job
+    skipped with ``resume=true`` keeps its older summary.json and counts at once).
+    """
+    done = failed = 0
+    try:
+        for marker in sweep_dir.rglob(".hydra/overrides.yaml"):
+            job = marker.parent.parent
+            if marker.stat().st_mtime < since:
+                continue
+            if (job / FAILED).exists():
+                failed += 1
+            elif (job / DONE).exists():
+                done += 1
+    except OSError:
+        pass
+    return done + failed, failed
+
+
+class SweepMonitor(Callback):
+    """Record failed jobs (FAILED.txt) and show a progress bar over a sweep's jobs.
+
+    Args:
+        progress: show the sweep's progress bar.
+        poll_seconds: how often the bar looks for finished jobs.
+
+    """
+
+    def __init__(self, progress: bool = True, poll_seconds: float = 1.0) -> None:
+        self.progress = progress
+        self.poll_seconds = poll_seconds
+        self._stop: threading.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._started = 0.0
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle for the workers without the launching process's thread."""
+        return {"progress": self.progress, "poll_seconds": self.poll_seconds,
+                "_stop": None, "_thread": None, "_started": self._started}
+
+    # ------------------------------------------------------------------ jobs (in the worker)
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Remove a FAILED.txt left by an earlier sweep into the same folder."""
+        out = OmegaConf.select(config, "hydra.runtime.output_dir")
+        if out:
+            (Path(out) / FAILED).unlink(missing_ok=True)
+
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+        """Write FAILED.txt for a failed job; in a sweep, let the other jobs go on."""
+        if job_return.status != JobStatus.FAILED:
+            return
+        error = job_return._return_value  # the exception; the property would re-raise it
+        out = Path(OmegaConf.select(config, "hydra.runtime.output_dir"))
+        overrides = list(job_return.overrides or [])
+        text = failure_text(config, error, overrides)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / FAILED).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            log.error("could not write %s: %s", out / FAILED, exc)
+        log.error("job failed: %s: %s (details in %s)", type(error).__name__, error, out / FAILED)
+        if str(OmegaConf.select(config, "hydra.mode")).endswith("MULTIRUN"):
+            job_return.status = JobStatus.COMPLETED
+            job_return.return_value = None
+
+    # ------------------------------------------------------------------ sweep (launcher side)
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Start the progress bar."""
+        self._started = time.time() - 1.0  # file times can be coarser than the clock
+        if not self.progress:
+            return
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._watch, args=(Path(config.hydra.sweep.dir), sweep_size(config)),
+            daemon=True, name="zq_sim-sweep-progress")
+        self._thread.start()
+
+    def _watch(self, sweep_dir: Path, total: int | None) -> None:
+        from tqdm import tqdm
+
+        assert self._stop is not None
+        with tqdm(total=total, desc="sweep", unit="job", position=0, dynamic_ncols=True) as bar:
+            while True:
+                stopping = self._stop.wait(self.poll_seconds)
+                done, failed = finished_jobs(sweep_dir, self._started)
+                bar.n = done
+                bar.set_postfix_str(f"{failed} failed" if failed else "", refresh=False)
+                bar.refresh()
+                if stopping:
+                    return
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Stop the bar; list failed jobs and exit with status 1 if there are any."""
+        if self._stop is not None and self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=10)
+        sweep_dir = Path(config.hydra.sweep.dir)
+        failed = sorted(p.parent for p in sweep_dir.rglob(FAILED)
+                        if p.stat().st_mtime >= self._started)
+        if not failed:
+            return
+        lines = [f"zq_sim: {len(failed)} job(s) of the sweep failed; the others finished:"]
+        lines += [f"  {p.relative_to(sweep_dir)}: {_first_error(p / FAILED)}" for p in failed]
+        lines += [f"Each folder's {FAILED} says why and how to reproduce it. The report collects "
+                  f"the rest:  python -m zq_sim.report {sweep_dir}"]
+        print("\n".join(lines), file=sys.stderr)
+        sys.exit(1)
+
+
+def _first_error(path: Path) -> str:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("error: "):
+            return line[len("error: "):]
+    return "(no error line)"

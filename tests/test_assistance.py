@@ -1,0 +1,79 @@
+"""Talent, assistance and fiscal support against hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from zq_sim.mechanisms.assistance import assistance_year, choose, support_transfer, talent_year
+
+
+def test_support_transfer():
+    prev = np.array([0.0, 50_000.0, 199_999.0, 200_000.0, 350_000.0, -10_000.0])
+    np.testing.assert_allclose(support_transfer(prev, 200_000.0, 0.9),
+                               [180_000.0, 135_000.0, 0.9, 0.0, 0.0, 189_000.0])
+    assert (support_transfer(prev, 200_000.0, 0.0) == 0).all()
+    assert (support_transfer(prev, 0.0, 0.9)[:5] == 0).all()
+
+
+def test_choose_weak_picks_lowest_prev_operating(make_villages):
+    v = make_villages(4, prev_operating=[500.0, 100.0, 300.0, 50.0])
+    rng = np.random.default_rng(0)
+    assert choose(v, 1, "weak", rng).tolist() == [3]
+    assert choose(v, 2, "weak", rng).tolist() == [3, 1]
+    # more picks than villages: round again from the weakest
+    assert choose(v, 6, "weak", rng).tolist() == [3, 1, 2, 0, 3, 1]
+    assert choose(v, 0, "weak", rng).size == 0
+
+
+def test_choose_west_and_random(make_villages):
+    v = make_villages(6, west=[True, False, True, False, False, False])
+    rng = np.random.default_rng(1)
+    west = choose(v, 50, "west", rng)
+    assert len(west) == 50 and set(west.tolist()) <= {0, 2}
+    assert sorted(choose(v, 2, "west", rng).tolist()) == [0, 2]  # without repetition
+    anywhere = choose(v, 200, "random", rng)
+    assert set(anywhere.tolist()) == set(range(6))
+    assert len(set(choose(v, 6, "random", rng).tolist())) == 6
+
+
+def test_choose_west_without_western_villages_falls_back(make_villages):
+    v = make_villages(3, west=False)
+    assert set(choose(v, 30, "west", np.random.default_rng(0)).tolist()) == {0, 1, 2}
+
+
+def test_talent_year_raises_and_fades(make_villages, make_params):
+    p = make_params()  # gains 0.08 / 0.15 / 0.2, decay 0.2
+    v = make_villages(3, capacity_base=[0.5, 0.5, 0.9], capacity=[0.5, 0.5, 0.9],
+                      prev_operating=[100.0, 200.0, 50.0])
+    rng = np.random.default_rng(0)
+    talent_year(v, officials=2, instructors=1, managers=1, targeting="weak", p=p, rng=rng)
+    # officials to villages 2 and 0; the instructor and the manager to village 2
+    np.testing.assert_allclose(v.talent, [0.08, 0.0, 0.08 + 0.15 + 0.2])
+    np.testing.assert_allclose(v.capacity, [0.58, 0.5, 0.99])  # capped at 0.99
+    talent_year(v, officials=0, instructors=0, managers=0, targeting="weak", p=p, rng=rng)
+    np.testing.assert_allclose(v.talent, [0.064, 0.0, 0.344])
+    np.testing.assert_allclose(v.capacity, [0.564, 0.5, 0.99])
+
+
+def test_assistance_year_without_fund_keeps_returns(make_villages, make_params):
+    v = make_villages(2, assist_assets=[1.0e6, 0.0], assist_rate=[0.05, 0.0], fixed_assets=0.0)
+    spent = assistance_year(v, fund=0.0, targeting="weak", p=make_params(),
+                            rng=np.random.default_rng(0))
+    assert spent == 0.0
+    np.testing.assert_allclose(v.income["assistance"], [50_000.0, 0.0])
+    assert (v.fixed_assets == 0).all()
+
+
+def test_assistance_year_books_projects(make_villages, make_params):
+    p = make_params(assist_return_sd=0.0, assist_return=0.08)
+    v = make_villages(3, prev_operating=[10.0, 20.0, 30.0], fixed_assets=0.0,
+                      assist_assets=[0.0, 0.0, 2.0e6], assist_rate=[0.0, 0.0, 0.05])
+    spent = assistance_year(v, fund=5.0e6, targeting="weak", p=p, rng=np.random.default_rng(4))
+    added = v.assist_assets - np.array([0.0, 0.0, 2.0e6])
+    assert spent > 0
+    assert added.sum() == pytest.approx(spent)
+    np.testing.assert_allclose(v.fixed_assets, added)
+    # new projects return 8%, the old stock of village 2 keeps 5%
+    np.testing.assert_allclose(v.income["assistance"], 0.08 * added + [0.0, 0.0, 0.05 * 2.0e6])
+    assert added[0] > 0  # the weakest village gets a project first

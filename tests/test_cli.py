@@ -1,0 +1,116 @@
+"""The command line: python -m zq_sim, run in a subprocess with outputs in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from zq_sim.data import load_targets
+
+CONF_DIR = (Path(__file__).resolve().parents[1] / "conf").resolve()
+SCENARIOS = sorted(p.stem for p in (CONF_DIR / "scenario").glob("*.yaml"))
+STATS = {"mean", "p05", "p95", "min", "max"}
+HORIZON = ("mean_operating_income", "median_operating_income", "min_total_income",
+           "share_below_150k", "share_below_200k", "gini", "total_operating_income",
+           "public_spending")
+
+
+def zq_sim(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m zq_sim`` with its working and output folders under tmp_path."""
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    return subprocess.run(
+        [sys.executable, "-m", "zq_sim", *args, f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cli")
+    result = zq_sim(tmp, "replicates=2", "years.end=2025")
+    return tmp, result
+
+
+def test_cli_run_succeeds(good_run):
+    tmp, result = good_run
+    assert result.returncode == 0, result.stderr
+    run_dir = tmp / "run"
+    for name in ("summary.json", "timeseries.parquet", "villages.parquet"):
+        assert (run_dir / name).is_file(), name
+    assert not (tmp / "outputs").exists()  # nothing written outside hydra.run.dir
+    assert "Targets, 2024" in result.stdout and "Horizon, 2025" in result.stdout
+
+
+def test_cli_summary_contract(good_run):
+    tmp, result = good_run
+    summary = json.loads((tmp / "run" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["scenario"] == "baseline"
+    assert len(summary["seeds"]) == 2
+    assert isinstance(summary["config"], dict) and summary["config"]["replicates"] == 2
+    targets = load_targets()["targets"]
+    assert set(targets) <= set(summary["targets"])
+    for name in targets:
+        entry = summary["targets"][name]
+        assert isinstance(entry, dict) and set(entry) == STATS, name
+        assert entry["mean"] is not None, name
+        assert entry["min"] <= entry["p05"] <= entry["mean"] <= entry["p95"] <= entry["max"], name
+    for name in HORIZON:
+        entry = summary["horizon"][name]
+        assert set(entry) == STATS, name
+        assert entry["mean"] is not None, name
+        assert entry["min"] <= entry["p05"] <= entry["mean"] <= entry["p95"] <= entry["max"], name
+
+
+def test_cli_timeseries_has_both_replicates(good_run):
+    tmp, _ = good_run
+    ts = pd.read_parquet(tmp / "run" / "timeseries.parquet")
+    assert ts["seed"].nunique() == 2
+    assert sorted(ts["year"].unique().tolist()) == [2023, 2024, 2025]
+    assert {"scenario", "seed", "year"} <= set(ts.columns)
+
+
+BAD = {
+    "+scenario=nosuch": ["nosuch", *SCENARIOS],
+    "policy.three_assets.platform_coverage=1.5": ["policy.three_assets.platform_coverage",
+                                                  "[0, 1]"],
+    "replicates=0": ["replicates"],
+    "years.end=2020": ["years.end"],
+    "policy.land.service_fee_multiplier=-1": ["policy.land.service_fee_multiplier"],
+}
+
+
+@pytest.mark.parametrize("override", list(BAD))
+def test_cli_bad_override_fails_with_one_line(override, tmp_path):
+    # keep a run short should the override wrongly be accepted
+    quick = [q for q in ("replicates=1", "years.end=2024", "output.counterfactual=false")
+             if q.split("=")[0] != override.split("=")[0]]
+    result = zq_sim(tmp_path, override, *quick)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith("zq_sim: error:")
+    assert "Traceback" not in result.stderr
+    for word in BAD[override]:
+        assert word in line, f"{word!r} missing from: {line}"
+    assert not list(tmp_path.rglob("summary.json"))
+    assert not list(tmp_path.rglob("*.parquet"))
+
+
+@pytest.mark.slow
+def test_cli_sweep_writes_one_summary_per_job(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "zq_sim", "-m", "+scenario=baseline,no_reform", "replicates=1",
+         "years.end=2024", "output.counterfactual=false", "hydra.launcher.n_jobs=2",
+         f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    summaries = sorted((tmp_path / "sweep").rglob("summary.json"))
+    assert len(summaries) == 2
+    names = {json.loads(p.read_text(encoding="utf-8"))["scenario"] for p in summaries}
+    assert names == {"baseline", "no_reform"}

@@ -1,0 +1,179 @@
+"""Strong-village companies against hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zq_sim.mechanisms.companies import (
+    TOWN,
+    UNION,
+    VILLAGE,
+    CompanyTable,
+    counts,
+    form_companies,
+    operate,
+    split_dividends,
+)
+
+# one company (0) with three member seats
+COMPANY = np.array([0, 0, 0])
+SHARES = np.array([0.5, 0.3, 0.2])
+
+
+def test_split_dividends_by_share():
+    pay = split_dividends(np.array([1_000_000.0]), COMPANY, SHARES,
+                          weak=np.array([False, False, True]), weak_first=False,
+                          weak_amount=200_000.0)
+    np.testing.assert_allclose(pay, [500_000.0, 300_000.0, 200_000.0])
+
+
+def test_split_dividends_weak_first_one_weak_seat():
+    # the weak seat first gets 200,000; the other 800,000 go by shares to all three
+    pay = split_dividends(np.array([1_000_000.0]), COMPANY, SHARES,
+                          weak=np.array([False, False, True]), weak_first=True,
+                          weak_amount=200_000.0)
+    np.testing.assert_allclose(pay, [400_000.0, 240_000.0, 360_000.0])
+
+
+def test_split_dividends_weak_first_small_pool():
+    # 300,000 for two weak seats: 150,000 each, nothing left for shares
+    pay = split_dividends(np.array([300_000.0]), COMPANY, SHARES,
+                          weak=np.array([True, False, True]), weak_first=True,
+                          weak_amount=200_000.0)
+    np.testing.assert_allclose(pay, [150_000.0, 0.0, 150_000.0])
+
+
+def test_split_dividends_weak_first_without_weak_members():
+    pay = split_dividends(np.array([1_000_000.0]), COMPANY, SHARES, weak=np.zeros(3, dtype=bool),
+                          weak_first=True, weak_amount=200_000.0)
+    np.testing.assert_allclose(pay, [500_000.0, 300_000.0, 200_000.0])
+
+
+def test_split_dividends_two_companies():
+    pool = np.array([100_000.0, 0.0, 60_000.0])
+    company = np.array([0, 0, 1, 2, 2])
+    share = np.array([0.6, 0.4, 1.0, 0.5, 0.5])
+    weak = np.array([False, True, True, True, False])
+    pay = split_dividends(pool, company, share, weak, weak_first=True, weak_amount=50_000.0)
+    # company 0: weak seat 50,000 first, the other 50,000 by 0.6/0.4
+    # company 1: nothing to pay; company 2: 50,000 first, 10,000 by halves
+    np.testing.assert_allclose(pay, [30_000.0, 70_000.0, 0.0, 55_000.0, 5_000.0])
+
+
+@settings(max_examples=200, database=None, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.floats(0.01, 1.0), st.booleans()),
+                min_size=1, max_size=12),
+       st.lists(st.floats(0.0, 1e7), min_size=4, max_size=4), st.booleans(),
+       st.floats(0.0, 1e6))
+def test_split_dividends_pays_out_each_pool_exactly(seats, pools, weak_first, amount):
+    company = np.array([s[0] for s in seats])
+    raw = np.array([s[1] for s in seats])
+    share = raw / np.bincount(company, weights=raw, minlength=4)[company]
+    weak = np.array([s[2] for s in seats])
+    pool = np.array(pools) * (np.bincount(company, minlength=4) > 0)
+    pay = split_dividends(pool, company, share, weak, weak_first, amount)
+    assert (pay >= -1e-6).all()
+    np.testing.assert_allclose(np.bincount(company, weights=pay, minlength=4), pool,
+                               rtol=1e-9, atol=1e-6)
+
+
+# ------------------------------------------------------------------ a company's business year
+def _one_company(capital=1.0e6, business=1.0e6, shares=(0.6, 0.4)) -> CompanyTable:
+    t = CompanyTable()
+    t.extend(np.array([UNION]), np.array([0]), np.array([capital]), 2023, np.array([business]),
+             [np.array([0, 1])], [np.array(shares)])
+    return t
+
+
+def test_operate_profit_and_dividends_by_share(make_villages, make_params):
+    t = _one_company()
+    v = make_villages(2, prev_operating=[500_000.0, 100_000.0])
+    p = make_params(return_sd=0.0, failure_hazard=0.0)
+    operate(t, v, return_shift=0.0, failure_multiplier=1.0, weak_first=False,
+            weak_amount=100_000.0, p=p, rng=np.random.default_rng(0))
+    # profit = 1e6 x 7% + 1e6 x 15% = 220,000; dividends 70% = 154,000
+    assert t.profit[0] == pytest.approx(220_000.0)
+    assert t.dividends[0] == pytest.approx(154_000.0)
+    assert t.capital[0] == pytest.approx(1_066_000.0)
+    np.testing.assert_allclose(v.income["dividends"], [92_400.0, 61_600.0])
+
+
+def test_operate_weak_first_and_return_shift(make_villages, make_params):
+    t = _one_company()
+    v = make_villages(2, prev_operating=[500_000.0, 100_000.0])
+    v.weak = np.array([False, True])  # village 1 is on the list of weak villages
+    p = make_params(return_sd=0.0, failure_hazard=0.0)
+    operate(t, v, return_shift=-0.05, failure_multiplier=1.0, weak_first=True,
+            weak_amount=100_000.0, p=p, rng=np.random.default_rng(0))
+    # profit = 1e6 x 2% + 150,000 = 170,000; pool 119,000: 100,000 to the weak village first,
+    # 19,000 by shares 0.6 / 0.4
+    assert t.dividends[0] == pytest.approx(119_000.0)
+    np.testing.assert_allclose(v.income["dividends"], [11_400.0, 100_000.0 + 7_600.0])
+
+
+def test_operate_failure_returns_half_the_capital(make_villages, make_params):
+    t = _one_company(capital=2.0e6)
+    v = make_villages(2, capacity=0.5, funds=[10.0, 20.0])
+    p = make_params(failure_hazard=1.0)  # hazard 1 x (1.5 - 0.5) = 1: certain failure
+    operate(t, v, return_shift=0.0, failure_multiplier=1.0, weak_first=False, weak_amount=0.0, p=p, rng=np.random.default_rng(0))
+    assert not t.alive[0]
+    assert t.capital[0] == 0.0 and t.dividends[0] == 0.0
+    np.testing.assert_allclose(v.funds, [10.0 + 0.6e6, 20.0 + 0.4e6])
+    assert (v.income["dividends"] == 0).all()
+    assert counts(t)["companies"] == 0
+
+
+def test_dead_company_stays_dead_and_pays_nothing(make_villages, make_params):
+    t = _one_company()
+    t.alive[:] = False
+    v = make_villages(2)
+    operate(t, v, return_shift=0.0, failure_multiplier=1.0, weak_first=True, weak_amount=1e5, p=make_params(), rng=np.random.default_rng(0))
+    assert not t.alive[0] and t.dividends[0] == 0.0 and (v.income["dividends"] == 0).all()
+
+
+# ------------------------------------------------------------------ formation
+def test_form_companies_on_hand_built_towns(make_villages, make_params):
+    # towns: 0 has villages 0-3, 1 has 4-6, 2 has only village 7 (no union possible)
+    v = make_villages(8, town=[0, 0, 0, 0, 1, 1, 1, 2], funds=100_000.0, capacity=0.5)
+    p = make_params(capital_share=0.3)
+    t = CompanyTable()
+    spent = form_companies(t, v, counts=(3, 2, 5), year=2024, seed_capital=300_000.0, p=p,
+                           rng=np.random.default_rng(11))
+    kinds = t.kind.tolist()
+    assert kinds.count(VILLAGE) == 3 and kinds.count(UNION) == 2
+    assert kinds.count(TOWN) == 2  # one per town with at least two villages
+    assert spent == pytest.approx(300_000.0 * t.k)
+    for j in range(t.k):
+        members = t.members(j)
+        assert (v.town[members] == t.town[j]).all()
+        assert len(set(members.tolist())) == len(members)
+        assert t.m_share[t.m_company == j].sum() == pytest.approx(1.0)
+        if t.kind[j] == VILLAGE:
+            assert len(members) == 1
+        elif t.kind[j] == UNION:
+            assert 2 <= len(members)
+        else:
+            assert sorted(members.tolist()) == np.flatnonzero(v.town == t.town[j]).tolist()
+    village_members = t.m_village[np.isin(t.m_company, np.flatnonzero(t.kind == VILLAGE))]
+    assert len(set(village_members.tolist())) == 3
+    # members pool 30% of their funds; the company's capital is that plus the seed capital
+    seats = np.bincount(t.m_village, minlength=v.n)
+    np.testing.assert_allclose(v.funds, 100_000.0 * 0.7 ** seats)
+    pooled = 100_000.0 * v.n - v.funds.sum()
+    assert t.capital.sum() == pytest.approx(300_000.0 * t.k + pooled)
+
+
+def test_form_companies_does_not_duplicate(make_villages, make_params):
+    v = make_villages(4, town=[0, 0, 1, 1], funds=1000.0)
+    t = CompanyTable()
+    rng = np.random.default_rng(0)
+    form_companies(t, v, counts=(4, 0, 2), year=2024, seed_capital=0.0, p=make_params(), rng=rng)
+    form_companies(t, v, counts=(4, 0, 2), year=2025, seed_capital=0.0, p=make_params(), rng=rng)
+    assert (t.kind == VILLAGE).sum() == 4  # every village already has one
+    assert (t.kind == TOWN).sum() == 2  # every town already has one
+    c = counts(t)
+    assert c == {"companies": 6, "companies_village": 4, "companies_village_union": 0,
+                 "companies_town_union": 2}

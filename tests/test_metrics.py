@@ -1,0 +1,66 @@
+"""Named reporters against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from zq_sim.metrics import gini, growth, income_metrics, premium_rate, share_below
+
+
+def test_gini_one_holds_all():
+    assert gini(np.array([0.0, 0.0, 0.0, 1.0])) == pytest.approx(0.75)  # (n - 1) / n
+
+
+def test_gini_equal_values():
+    assert gini(np.full(5, 300_000.0)) == pytest.approx(0.0)
+
+
+def test_gini_hand_computed():
+    # mean absolute difference over all ordered pairs of [1, 2, 3]: (2 x (1 + 2 + 1)) / 9 = 8/9;
+    # Gini = that / (2 x mean 2) = 2/9
+    assert gini(np.array([3.0, 1.0, 2.0])) == pytest.approx(2.0 / 9.0)
+
+
+def test_gini_edges():
+    assert gini(np.array([])) == 0.0
+    assert gini(np.zeros(3)) == 0.0
+
+
+def test_share_below():
+    x = np.array([100.0, 149_999.0, 150_000.0, 200_000.0])
+    assert share_below(x, 150_000.0) == 0.5  # strictly below
+    assert share_below(x, 200_001.0) == 1.0
+    assert share_below(x, 0.0) == 0.0
+    assert share_below(np.array([]), 1.0) == 0.0
+
+
+def test_premium_rate():
+    assert premium_rate(164.0, 1000.0) == pytest.approx(0.164)
+    assert premium_rate(5.0, 0.0) == 0.0
+
+
+def test_growth():
+    assert growth(119.6, 100.0) == pytest.approx(0.196)
+    assert math.isnan(growth(1.0, 0.0))
+
+
+def test_income_metrics_hand_made():
+    operating = np.array([100_000.0, 200_000.0, 300_000.0, 400_000.0])
+    total = operating + np.array([60_000.0, 0.0, 0.0, 0.0])
+    m = income_metrics(operating, total)
+    assert m["mean_operating_income"] == 250_000.0
+    assert m["median_operating_income"] == 250_000.0
+    assert m["min_operating_income"] == 100_000.0
+    assert m["min_total_income"] == 160_000.0
+    assert m["mean_total_income"] == 265_000.0
+    assert m["share_below_150k"] == 0.0
+    assert m["share_below_200k"] == 0.25
+    assert m["total_operating_income"] == 1_000_000.0
+    assert m["total_income"] == 1_060_000.0
+    # Gini = sum over ordered pairs |xi - xj| / (2 n^2 mean) = 2 x 10e5 / (2 x 16 x 2.5e5) = 0.25
+    assert m["gini"] == pytest.approx(0.25)
+    assert m["p10_operating_income"] == pytest.approx(130_000.0)
+    assert m["p90_operating_income"] == pytest.approx(370_000.0)

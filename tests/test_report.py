@@ -1,0 +1,366 @@
+"""Collecting a sweep and writing its report: hand-made job folders, a tiny real sweep, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from zq_sim import report
+from zq_sim.callbacks import FAILED, failure_text, reproduce_command
+
+YEARS = (2023, 2024, 2025)
+SEEDS = (11, 22, 33)
+
+
+# ------------------------------------------------------------------------------------------
+# A hand-made sweep
+# ------------------------------------------------------------------------------------------
+def timeseries(scenario: str, level: float, spend: float, seeds=SEEDS, years=YEARS):
+    """A small time series: incomes grow with the year; the seed shifts them a little."""
+    rows = []
+    for i, seed in enumerate(seeds):
+        for year in years:
+            mean = level * (1 + 0.1 * (year - years[0])) + 1000 * i
+            rows.append({
+                "scenario": scenario, "seed": seed, "year": year,
+                "mean_operating_income": mean, "median_operating_income": 0.8 * mean,
+                "p10_operating_income": 0.4 * mean, "p90_operating_income": 1.8 * mean,
+                "min_operating_income": 0.2 * mean, "min_total_income": 0.3 * mean,
+                "mean_total_income": 1.1 * mean, "share_below_150k": 0.1, "share_below_200k": 0.2,
+                "gini": 0.3, "total_operating_income": 100 * mean, "total_income": 110 * mean,
+                "public_spending": spend + 10 * i, "companies": 5,
+            })
+    return pd.DataFrame(rows)
+
+
+def villages(scenario: str, level: float, seeds=SEEDS, year=YEARS[-1]):
+    counties = ["鼎湖区", "高要区", "怀集县", "德庆县"]
+    rows = []
+    for seed in seeds:
+        for k in range(20):
+            income = level * (0.5 + k / 20)
+            rows.append({"scenario": scenario, "seed": seed, "year": year, "code": f"v{k}",
+                         "county": counties[k % 4], "town": "t", "operating_income": income,
+                         "total_income": income + 10_000})
+    return pd.DataFrame(rows)
+
+
+def make_job(root: Path, num: int, overrides: list[str], scenario: str, level: float = 300_000,
+             spend: float = 1.0e6, with_villages: bool = True, fail: str | None = None,
+             finished: bool = True) -> Path:
+    name = f"{num}_" + ",".join(o.lstrip("+") for o in overrides)
+    job = root / name
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    (job / ".hydra" / "config.yaml").write_text(yaml.safe_dump(
+        {"scenario": scenario, "seed": 1, "years": {"policy_start": 2024}}))
+    (job / ".hydra" / "hydra.yaml").write_text(yaml.safe_dump({"hydra": {"job": {"num": num}}}))
+    if fail:
+        (job / FAILED).write_text(f"This job FAILED\n\nerror: {fail}\n")
+        return job
+    timeseries(scenario, level, spend).to_parquet(job / "timeseries.parquet")
+    if with_villages:
+        villages(scenario, level).to_parquet(job / "villages.parquet")
+    if finished:
+        (job / "summary.json").write_text(json.dumps({"scenario": scenario,
+                                                     "seeds": list(SEEDS)}))
+    return job
+
+
+@pytest.fixture
+def scenario_sweep(tmp_path: Path) -> Path:
+    root = tmp_path / "sweep"
+    make_job(root, 0, ["+scenario=baseline", "replicates=3"], "baseline", 300_000, 1.0e6)
+    make_job(root, 1, ["+scenario=no_reform", "replicates=3"], "no_reform", 250_000, 1.0e6)
+    make_job(root, 2, ["+scenario=land_transfer", "replicates=3"], "land_transfer", 320_000,
+             1.2e6)
+    return root
+
+
+@pytest.fixture
+def grid_sweep(tmp_path: Path) -> Path:
+    root = tmp_path / "grid"
+    num = 0
+    for cov in (0.5, 0.9):
+        for push in (1, 2):
+            make_job(root, num, [f"policy.three_assets.platform_coverage={cov}",
+                                 f"policy.companies.formation_push={push}", "replicates=3"],
+                     "baseline", level=200_000 * cov * push, with_villages=False)
+            num += 1
+    return root
+
+
+# ------------------------------------------------------------------------------------------
+# Collection
+# ------------------------------------------------------------------------------------------
+def test_parse_overrides_makes_columns():
+    got = report.parse_overrides(["+scenario=land_transfer", "seed=7", "years.end=2030",
+                                  "policy.three_assets.platform_coverage=0.7",
+                                  "output.villages=false", "hydra.launcher.n_jobs=2"])
+    assert got == {"scenario": "land_transfer", "root_seed": 7, "years.end": 2030,
+                   "policy.three_assets.platform_coverage": 0.7, "output.villages": False}
+
+
+def test_collect_builds_one_tidy_table(scenario_sweep):
+    sweep = report.collect(scenario_sweep, progress=False)
+    assert list(sweep.jobs["status"]) == ["ok"] * 3
+    runs = sweep.runs
+    assert len(runs) == 3 * len(SEEDS) * len(YEARS)
+    assert {"job", "scenario", "seed", "replicate", "year", "replicates", "group"} <= set(runs)
+    assert set(runs["scenario"]) == {"baseline", "no_reform", "land_transfer"}
+    assert sweep.swept == ["scenario"] and sweep.by == "scenario"
+    assert sweep.constant == {"replicates": 3}
+    assert not runs.duplicated(["job", "seed", "year"]).any()
+    assert sweep.villages is not None and set(sweep.villages["year"]) == {YEARS[-1]}
+
+
+def test_collect_swept_parameters_are_columns(grid_sweep):
+    sweep = report.collect(grid_sweep, progress=False)
+    cov, push = "policy.three_assets.platform_coverage", "policy.companies.formation_push"
+    assert sweep.params == [cov, push]
+    assert sorted(sweep.runs[cov].unique()) == [0.5, 0.9]
+    assert sorted(sweep.runs[push].unique()) == [1, 2]
+    assert sweep.by == "group"
+    assert "platform_coverage=0.5, formation_push=2" in set(sweep.runs["group"])
+
+
+def test_collect_refuses_a_folder_without_jobs(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no job folders"):
+        report.collect(tmp_path, progress=False)
+
+
+def test_summary_table_mean_and_interval(scenario_sweep):
+    sweep = report.collect(scenario_sweep, progress=False)
+    table = report.summary_table(sweep.runs)
+    row = table[(table["scenario"] == "baseline")
+                & (table["metric"] == "mean_operating_income")].iloc[0]
+    values = 300_000 * 1.2 + 1000 * np.arange(3)  # last year, three seeds
+    assert row["year"] == YEARS[-1] and row["n"] == 3
+    assert row["mean"] == pytest.approx(values.mean())
+    assert row["p05"] == pytest.approx(np.percentile(values, 5))
+    assert row["p95"] == pytest.approx(np.percentile(values, 95))
+    assert set(table["unit"]) >= {"yuan", "fraction of villages"}
+
+
+# ------------------------------------------------------------------------------------------
+# Added income per yuan of public money
+# ------------------------------------------------------------------------------------------
+def _runs(**spend_by_scenario):
+    frames = []
+    for scenario, (income, spend) in spend_by_scenario.items():
+        for seed in (1, 2, 3):
+            for year in (2023, 2024, 2025):
+                frames.append({"scenario": scenario, "seed": seed, "year": year,
+                               "total_income": income + seed, "public_spending": spend})
+    return pd.DataFrame(frames)
+
+
+def test_public_money_ratio_and_comparators():
+    runs = _runs(no_reform=(100.0, 50.0), baseline=(120.0, 50.0), rich=(150.0, 60.0),
+                 free=(130.0, 50.0), thrifty=(125.0, 40.0))
+    table = report.public_money_table(runs, first_year=2024).set_index("scenario")
+    assert table.at["baseline", "comparator"] == "no_reform"
+    assert table.at["rich", "comparator"] == "baseline"
+    assert "no_reform" not in table.index
+    # rich: +30 a year for +10 a year over 2024-2025 -> 3 yuan per yuan
+    assert table.at["rich", "added_mean"] == pytest.approx(60.0)
+    assert table.at["rich", "extra_mean"] == pytest.approx(20.0)
+    assert table.at["rich", "ratio"] == pytest.approx(3.0)
+    assert table.at["rich", "ratio_p05"] == pytest.approx(3.0)
+    # no extra money: no ratio, and a note that says why
+    assert np.isnan(table.at["free", "ratio"]) and "nil" in table.at["free", "note"]
+    assert np.isnan(table.at["thrifty", "ratio"]) and "saves" in table.at["thrifty", "note"]
+    assert np.isnan(table.at["baseline", "ratio"])
+
+
+def test_public_money_forced_comparator_and_none():
+    runs = _runs(no_reform=(100.0, 50.0), rich=(150.0, 60.0))
+    table = report.public_money_table(runs, comparator="no_reform")
+    assert list(table["label"]) == ["rich vs no_reform"]
+    assert report.public_money_table(_runs(a=(1.0, 1.0), b=(2.0, 2.0))).empty
+
+
+# ------------------------------------------------------------------------------------------
+# The report
+# ------------------------------------------------------------------------------------------
+def test_report_writes_tables_figures_and_markdown(scenario_sweep):
+    md = report.write_report(scenario_sweep, progress=False)
+    out = scenario_sweep / "report"
+    assert md == out / "report.md"
+    for name in ("runs.parquet", "jobs.csv", "summary.csv", "public_money.csv",
+                 "income_over_time.png", "share_below.png", "income_distribution.png",
+                 "counties.png", "public_money.png"):
+        assert (out / name).is_file(), name
+    text = md.read_text(encoding="utf-8")
+    for name in ("income_over_time", "share_below", "income_distribution", "counties",
+                 "public_money"):
+        assert f"]({name}.png)" in text
+    assert "land_transfer vs baseline" in text and "baseline vs no_reform" in text
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert {"scenario", "seed", "year", "replicates"} <= set(runs.columns)
+    # a second report does not collect the first one
+    report.write_report(scenario_sweep, progress=False)
+    assert len(pd.read_csv(out / "jobs.csv")) == 3
+
+
+def test_report_falls_back_without_village_panel_and_draws_heatmaps(grid_sweep, tmp_path):
+    out = tmp_path / "elsewhere"
+    md = report.write_report(grid_sweep, out=out, progress=False)
+    text = md.read_text(encoding="utf-8")
+    assert "not the village panel" in text
+    assert "County-by-county figure not drawn" in text
+    assert not (out / "counties.png").exists()
+    assert (out / "heatmap_mean_operating_income.png").is_file()
+    assert "no comparator" in text
+    assert not (grid_sweep / "report").exists()
+
+
+def test_failed_jobs_are_named_and_the_rest_reported(scenario_sweep):
+    make_job(scenario_sweep, 3, ["+scenario=three_assets", "replicates=3"], "three_assets",
+             fail="ConfigError: policy.three_assets.platform_coverage = 1.5 is outside [0, 1]")
+    make_job(scenario_sweep, 4, ["+scenario=pv_small_cut", "replicates=3"], "pv_small_cut",
+             finished=False)
+    sweep = report.collect(scenario_sweep, progress=False)
+    failed = sweep.failed.set_index("scenario")
+    assert set(failed.index) == {"three_assets", "pv_small_cut"}
+    assert "outside [0, 1]" in failed.at["three_assets", "reason"]
+    assert "no summary.json" in failed.at["pv_small_cut", "reason"]
+    assert set(sweep.runs["scenario"]) == {"baseline", "no_reform", "land_transfer"}
+    text = report.write_report(scenario_sweep, progress=False).read_text(encoding="utf-8")
+    assert "## Failed jobs" in text
+    assert "3_scenario=three_assets" in text and "4_scenario=pv_small_cut" in text
+    assert (scenario_sweep / "report" / "income_over_time.png").is_file()
+
+
+def test_main_reports_failures_and_returns_zero(scenario_sweep, capsys):
+    make_job(scenario_sweep, 3, ["+scenario=three_assets"], "three_assets", fail="Boom: x")
+    assert report.main([str(scenario_sweep), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "report.md" in captured.out
+    assert "job failed, left out" in captured.err and "Boom: x" in captured.err
+    assert report.main([str(scenario_sweep / "nothing"), "--no-progress"]) == 2
+
+
+# ------------------------------------------------------------------------------------------
+# Failed jobs in a real Hydra sweep
+# ------------------------------------------------------------------------------------------
+def test_failure_text_says_error_seeds_and_command():
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.create({"scenario": "three_assets", "seed": 7, "replicates": 2})
+    try:
+        raise ValueError("bad value")
+    except ValueError as exc:
+        text = failure_text(cfg, exc, ["+scenario=three_assets", "x=a b"])
+    assert "error: ValueError: bad value" in text
+    assert "seed: 7" in text and "replicate seeds: " in text
+    assert "python -m zq_sim hydra.mode=RUN +scenario=three_assets 'x=a b'" in text
+    assert "Traceback" in text
+    assert reproduce_command([]) == "python -m zq_sim hydra.mode=RUN"
+
+
+APP = '''
+import json
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+def app(cfg):
+    if cfg.x == 2:
+        raise RuntimeError("x=2 breaks")
+    out = Path(HydraConfig.get().runtime.output_dir)
+    (out / "summary.json").write_text(json.dumps({"x": cfg.x}))
+
+
+if __name__ == "__main__":
+    app()
+'''
+
+CONFIG = '''
+defaults:
+  - override hydra/launcher: joblib
+  - _self_
+x: 1
+seed: 3
+replicates: 1
+hydra:
+  sweep:
+    dir: {sweep}
+    subdir: ${{hydra.job.num}}
+  launcher:
+    n_jobs: 2
+  sweeper:
+    max_batch_size: 1   # one batch per job: Hydra would stop before the third without the callback
+  callbacks:
+    sweep_monitor:
+      _target_: zq_sim.callbacks.SweepMonitor
+      progress: false
+'''
+
+
+def test_failed_job_writes_failed_txt_and_the_sweep_goes_on(tmp_path):
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "app.py").write_text(APP)
+    sweep = tmp_path / "sweep"
+    (tmp_path / "conf" / "config.yaml").write_text(textwrap.dedent(CONFIG.format(sweep=sweep)))
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    result = subprocess.run([sys.executable, "app.py", "-m", "x=1,2,3"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 1, result.stderr
+    assert (sweep / "0" / "summary.json").is_file()
+    assert (sweep / "2" / "summary.json").is_file()  # the job after the failed one ran
+    text = (sweep / "1" / FAILED).read_text(encoding="utf-8")
+    assert "error: RuntimeError: x=2 breaks" in text
+    assert "seed: 3" in text and "hydra.mode=RUN x=2" in text
+    assert "1 job(s) of the sweep failed" in result.stderr
+    assert "Traceback" not in result.stderr.split("1 job(s) of the sweep failed")[1]
+
+
+# ------------------------------------------------------------------------------------------
+# A tiny real sweep of the model
+# ------------------------------------------------------------------------------------------
+def _zq_sim_sweep(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    return subprocess.run(
+        [sys.executable, "-m", "zq_sim", "-m", *args, "replicates=1", "years.end=2025",
+         "output.counterfactual=false", "output.progress=false", "hydra.launcher.n_jobs=2",
+         f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+
+
+def test_real_sweep_is_collected_and_reported(tmp_path):
+    result = _zq_sim_sweep(tmp_path, "+scenario=baseline,no_reform")
+    assert result.returncode == 0, result.stderr
+    sweep = report.collect(tmp_path / "sweep", progress=False)
+    assert list(sweep.jobs["status"]) == ["ok", "ok"]
+    assert set(sweep.runs["scenario"]) == {"baseline", "no_reform"}
+    assert sorted(sweep.runs["year"].unique()) == [2023, 2024, 2025]
+    assert sweep.runs.groupby("job")["seed"].nunique().tolist() == [1, 1]
+    assert sweep.villages is not None and set(sweep.villages["year"]) == {2025}
+    md = report.write_report(tmp_path / "sweep", progress=False)
+    assert "baseline vs no_reform" in md.read_text(encoding="utf-8")
+    assert (md.parent / "counties.png").is_file()
+
+
+@pytest.mark.xfail(reason="needs the __main__.py change proposed with zq_sim.callbacks: in a "
+                          "sweep, a ConfigError must raise (not sys.exit) so that the job is "
+                          "recorded and the others go on", strict=False)
+def test_real_sweep_with_a_bad_value_keeps_the_good_jobs(tmp_path):
+    result = _zq_sim_sweep(tmp_path, "policy.three_assets.platform_coverage=0.5,1.5")
+    jobs = sorted(p for p in (tmp_path / "sweep").iterdir() if p.is_dir())
+    assert len(jobs) == 2
+    assert (jobs[0] / "summary.json").is_file()
+    assert "outside the allowed range" in (jobs[1] / FAILED).read_text(encoding="utf-8")
+    assert result.returncode == 1
