@@ -4,12 +4,11 @@ Given to a sweep on the command line (benchmarks/ on PYTHONPATH):
 
     +hydra.callbacks.zq_bench_timer._target_=zq_bench_timer.JobTimer
 
-In each job (the process that runs it: the sweep's own process with the basic launcher, a joblib
-worker with the joblib launcher) it measures the job from Hydra's ``on_job_start`` to
-``on_job_end``, and the time spent inside the model, that is in ``zq_sim.run.run_replicate``
-(set-up and stepping of the replicate and of its counterfactual), and writes both to
-``bench_timing.json`` in the job's folder. Everything else in a job (config composition and
-checks, summary, writing the outputs) is outside the model.
+In each job (in the process that runs it: a joblib worker with the joblib launcher) it measures
+the job from Hydra's ``on_job_start`` to ``on_job_end``, and the time spent inside the model,
+that is in ``zq_sim.run.run_replicate`` (set-up and stepping of the replicate and of its
+counterfactual), and writes both to ``bench_timing.json`` in the job's folder. Everything else
+in a job (config composition and checks, summary, writing the outputs) is outside the model.
 """
 
 from __future__ import annotations

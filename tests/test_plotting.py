@@ -171,3 +171,13 @@ def test_plot_functions_never_save(tmp_path, monkeypatch, runs):
     plotting.plot_income_over_time(runs)
     plotting.plot_share_below(runs)
     assert not list(tmp_path.iterdir())
+
+
+def test_heatmap_warns_when_cells_differ_less_than_replicates(runs):
+    flat = runs.assign(mean_operating_income=runs["seed"] * 100_000.0)
+    fig, ax = plotting.plot_heatmap(flat, x="policy.x", y="policy.y",
+                                    metric="mean_operating_income")
+    assert "read the colours with care" in ax.get_title()
+    fig, ax = plotting.plot_heatmap(runs, x="policy.x", y="policy.y",
+                                    metric="mean_operating_income")
+    assert "with care" not in ax.get_title()

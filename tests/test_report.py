@@ -354,9 +354,6 @@ def test_real_sweep_is_collected_and_reported(tmp_path):
     assert (md.parent / "counties.png").is_file()
 
 
-@pytest.mark.xfail(reason="needs the __main__.py change proposed with zq_sim.callbacks: in a "
-                          "sweep, a ConfigError must raise (not sys.exit) so that the job is "
-                          "recorded and the others go on", strict=False)
 def test_real_sweep_with_a_bad_value_keeps_the_good_jobs(tmp_path):
     result = _zq_sim_sweep(tmp_path, "policy.three_assets.platform_coverage=0.5,1.5")
     jobs = sorted(p for p in (tmp_path / "sweep").iterdir() if p.is_dir())

@@ -250,10 +250,6 @@ def test_contracts_managed(make_contracts):
     assert contracts_managed(c) == 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "arrears of an unpaid contract that expires and is re-let stay on the contract but can no "
-    "longer be recovered: the clean-up only looks at contracts that are irregular now (about "
-    "27M yuan of 2023 arrears become unrecoverable in a baseline run)"))
 def test_arrears_stay_recoverable_after_relet(make_villages, make_contracts, make_params):
     v = make_villages(1, capacity=0.5)
     c = make_contracts(1, fair=1000.0, rent=500.0, status=UNPAID, arrears=2000.0, end=2023)

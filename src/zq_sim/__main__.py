@@ -14,6 +14,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from zq_sim.config import ConfigError, RunConfig
@@ -82,14 +83,20 @@ def app(cfg: DictConfig) -> None:
     """Run one configuration into Hydra's output folder."""
     from zq_sim.run import run
 
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    out_dir = Path(hydra_cfg.runtime.output_dir)
+    sweeping = hydra_cfg.mode == RunMode.MULTIRUN
     resolved = OmegaConf.to_container(cfg, resolve=True)
     try:
         typed: RunConfig = OmegaConf.to_object(cfg)
+        if sweeping:
+            typed.output.progress = False  # parallel jobs' bars would garble the sweep's bar
         if existing_outputs(out_dir, resolved, typed.resume):
             return
         run(typed, out_dir, resolved=resolved)
     except (ConfigError, DataError) as exc:
+        if sweeping:
+            raise  # one job of a sweep: zq_sim.callbacks writes FAILED.txt, the others go on
         _remove_if_empty(out_dir)
         print(f"zq_sim: error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -97,10 +97,19 @@ def palette(groups: Sequence[str]) -> dict[str, tuple]:
 
 
 def spread(df: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
-    """Mean, 5th and 95th percentile of ``value`` within each ``keys`` group, and the count."""
+    """Mean, 5th and 95th percentile of ``value`` within each ``keys`` group, and the count.
+
+    Missing values (NaN) are left out; a group with none gives NaN and a count of 0.
+    """
+    def pct(q: float):
+        def f(s: pd.Series) -> float:
+            a = s.to_numpy(float)
+            a = a[np.isfinite(a)]
+            return float(np.percentile(a, q)) if a.size else np.nan
+        return f
+
     g = df.groupby(keys, sort=False, observed=True)[value]
-    out = g.agg(mean="mean", p05=lambda s: np.nanpercentile(s, 5),
-                p95=lambda s: np.nanpercentile(s, 95), n="count")
+    out = g.agg(mean="mean", p05=pct(5), p95=pct(95), n="count")
     return out.reset_index()
 
 
@@ -374,8 +383,8 @@ def plot_counties(villages: pd.DataFrame, by: str = "scenario",
             s = stats[stats[by] == g].set_index("county").reindex(counties)
             mean = s["mean"].to_numpy() * k
             err = np.vstack([mean - s["p05"].to_numpy() * k, s["p95"].to_numpy() * k - mean])
-            ax.errorbar(mean, ypos + off, xerr=np.clip(err, 0.0, None), fmt="o", color=colors[g], ms=5, capsize=2,
-                        lw=1.2, label=str(g))
+            ax.errorbar(mean, ypos + off, xerr=np.clip(err, 0.0, None), fmt="o", color=colors[g],
+                        ms=5, capsize=2, lw=1.2, label=str(g))
         ax.grid(axis="x", alpha=0.3)
         for y in ypos[:-1]:
             ax.axhline(y - 0.5, color="0.85", lw=0.6)
@@ -506,7 +515,9 @@ def plot_heatmap(runs: pd.DataFrame, x: str, y: str, metric: str,
     def fmt(v: float) -> str:
         if not np.isfinite(v):
             return "n/a"
-        return f"{v:.1f}%" if pct else (f"{v:,.1f}" if abs(v) < 1000 else f"{v:,.0f}")
+        if pct:
+            return f"{v:.1f}%" if abs(v) >= 1 or v == 0 else f"{v:.2f}%"
+        return f"{v:,.1f}" if abs(v) < 1000 else f"{v:,.0f}"
 
     finite = values[np.isfinite(values)]
     mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
@@ -525,6 +536,10 @@ def plot_heatmap(runs: pd.DataFrame, x: str, y: str, metric: str,
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel(ylabel or y)
     n = int(stats["n"].min())
-    ax.set_title(f"cell: mean of {n} replicates [90% of replicates]", fontsize=9.5)
+    subtitle = f"cell: mean of {n} replicates [90% of replicates]"
+    if finite.size and finite.max() - finite.min() < np.nanmedian(hi - lo):
+        subtitle += ("\nthe cells differ by less than the typical spread between replicates: "
+                     "read the colours with care")
+    ax.set_title(subtitle, fontsize=9.5)
     _title(fig, f"{label}, {year}")
     return fig, ax

@@ -434,7 +434,7 @@ def _fmt(metric: str, v: float) -> str:
         return "n/a"
     unit = plotting.METRICS.get(metric, ("", "", 1.0))[1]
     if unit == "% of villages":
-        return f"{100 * v:.1f}%"
+        return f"{100 * v:.1f}%" if v == 0 or 100 * abs(v) >= 1 else f"{100 * v:.2f}%"
     if unit == plotting.MONEY_UNIT:
         w = v / plotting.WAN
         return f"{w:,.0f}" if abs(w) >= 100 else f"{w:,.1f}"
@@ -468,7 +468,7 @@ def _axis_label(name: str) -> str:
 
 
 @dataclass
-class Figure:
+class FigureSpec:
     """A figure of the report: file name, heading, caption and a function that draws it."""
 
     name: str
@@ -477,7 +477,7 @@ class Figure:
     draw: Any
 
 
-def figures(sweep: Sweep, public: pd.DataFrame) -> tuple[list[Figure], list[str]]:
+def figures(sweep: Sweep, public: pd.DataFrame) -> tuple[list[FigureSpec], list[str]]:
     """The report's figures for this sweep, and notes on those it cannot draw."""
     runs, by = sweep.runs, sweep.by
     groups = ordered_unique(runs[by])
@@ -485,34 +485,34 @@ def figures(sweep: Sweep, public: pd.DataFrame) -> tuple[list[Figure], list[str]
     notes: list[str] = []
     ps = sweep.policy_start
     out = [
-        Figure("income_over_time", "Income over the years",
+        FigureSpec("income_over_time", "Income over the years",
                "Mean operating income per village, the lowest village's operating income, and "
                "the lowest village's total income (operating income plus fiscal support; dashed: "
                "the 150k yuan floor). Lines are means over replicates, bands hold 90% of "
                "replicates. Money in 万元 (10,000 yuan).",
                lambda: plotting.plot_income_over_time(runs, by=by, colors=colors,
                                                       policy_start=ps)),
-        Figure("share_below", "Weak villages",
+        FigureSpec("share_below", "Weak villages",
                "Share of villages whose total income (including fiscal support) is below 150k and "
                "200k yuan, each year.",
                lambda: plotting.plot_share_below(runs, by=by, colors=colors, policy_start=ps)),
     ]
     if sweep.villages is not None and set(sweep.villages[by]) >= set(groups):
         villages = sweep.villages
-        out.append(Figure(
+        out.append(FigureSpec(
             "income_distribution", "Village income in the last year",
             "Operating income of every village in the last simulated year (villages of all "
             "replicates pooled), logarithmic axis; the dashed lines at 150k and 200k yuan are for "
             "reference.",
             lambda: plotting.plot_income_distribution(villages, by=by, colors=colors)))
-        out.append(Figure(
+        out.append(FigureSpec(
             "counties", "County by county",
             "Mean operating income per village and the share of villages below 200k yuan, per "
             "county (pinyin: Duanzhou 端州, Dinghu 鼎湖, Gaoyao 高要, Sihui 四会, Guangning 广宁, "
             "Huaiji 怀集, Fengkai 封开, Deqing 德庆) in the last year.",
             lambda: plotting.plot_counties(villages, by=by, colors=colors)))
     else:
-        out.append(Figure(
+        out.append(FigureSpec(
             "income_distribution", "Village income in the last year",
             "**Drawn from the time series, not the village panel**: the jobs wrote no "
             "villages.parquet (output.villages=false), so the spread over villages is shown by "
@@ -524,7 +524,7 @@ def figures(sweep: Sweep, public: pd.DataFrame) -> tuple[list[Figure], list[str]
                      "output.villages=true to get it.")
     if not public.empty:
         comps = ", ".join(sorted(set(public["label"])))
-        out.append(Figure(
+        out.append(FigureSpec(
             "public_money", "Added income per yuan of public money",
             f"Each scenario against its comparator on the same seeds ({comps}), summed over "
             f"{int(public['first_year'].min())}-{int(public['last_year'].max())}: added total "
@@ -545,7 +545,7 @@ def figures(sweep: Sweep, public: pd.DataFrame) -> tuple[list[Figure], list[str]
             sub = runs[runs["scenario"] == scenario]
             for metric in ("mean_operating_income", "share_below_200k", "min_total_income"):
                 suffix = f"_{scenario}" if len(scenarios) > 1 else ""
-                out.append(Figure(
+                out.append(FigureSpec(
                     f"heatmap_{metric}{suffix}",
                     f"Heat map: {plotting.METRICS[metric][0].lower()}"
                     + (f" ({scenario})" if len(scenarios) > 1 else ""),
@@ -576,9 +576,6 @@ def write_report(root: Path | str, out: Path | str | None = None, progress: bool
         The path of report.md.
 
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     root = Path(root).resolve()
@@ -614,7 +611,7 @@ def write_report(root: Path | str, out: Path | str | None = None, progress: bool
 
 
 def _markdown(sweep: Sweep, summary: pd.DataFrame | None, public: pd.DataFrame,
-              figs: list[Figure], notes: list[str]) -> str:
+              figs: list[FigureSpec], notes: list[str]) -> str:
     jobs, runs = sweep.jobs, sweep.runs
     ok = jobs[jobs["status"] == "ok"]
     lines = [f"# Sweep report: {sweep.root.name}", "",
@@ -713,6 +710,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "(default: each with baseline, baseline with no_reform)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no windows from the command line
     try:
         path = write_report(args.folder, args.out, progress=not args.no_progress,
                             comparator=args.comparator)

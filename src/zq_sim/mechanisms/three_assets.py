@@ -93,11 +93,14 @@ def tender(fair: np.ndarray, reserve: np.ndarray, mean_bidders: float, sigma: fl
     k = np.minimum(rng.poisson(mean_bidders, len(fair)), MAX_BIDDERS)
     width = int(k.max()) if len(k) else 0
     z = rng.standard_normal((len(fair), width))
-    # values only where a bidder is present (about mean_bidders of the width columns)
-    present = np.arange(width)[None, :] < k[:, None]
-    values = np.full((len(fair), width), -np.inf)
-    values[present] = np.repeat(fair, k) * np.exp(sigma * z[present] - sigma**2 / 2)
-    return second_price(values, reserve)
+    # values only where a bidder is present (about mean_bidders of the width columns), laid out
+    # bidder by bidder (the transpose), which is how second_price reads them
+    values = np.full((width, len(fair)), -np.inf)
+    rows = np.arange(len(fair))
+    for j in range(width):
+        rows = rows[k[rows] > j]  # tenders with a (j+1)-th bidder
+        values[j, rows] = fair[rows] * np.exp(sigma * z[rows, j] - sigma**2 / 2)
+    return second_price(values.T, reserve)
 
 
 def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: float,
@@ -149,14 +152,16 @@ def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: flo
 
     # 2. Clean-up: irregular contracts detected, registered, re-priced, arrears recovered
     draw = rng.random(m)
-    irregular_rows = np.flatnonzero(c.irregular())
-    detected = irregular_rows[draw[irregular_rows] < hazard_probability(
-        detect_hazard, v.capacity)[cv[irregular_rows]]]
+    # arrears left on a contract that has since been re-let are still owed and can be found
+    suspect = np.flatnonzero(c.irregular() | (c.arrears > 0))
+    detected = suspect[draw[suspect] < hazard_probability(
+        detect_hazard, v.capacity)[cv[suspect]]]
     # arrears are >= 0, so leaving out the zeros of the undetected changes no sum
     v.income["arrears"] += group_sums(c.arrears[detected] * p.arrears_recovery, cv[detected], n)
     c.arrears[detected] = 0.0
     c.registered[detected] = True
-    c.rent[detected] = np.maximum(c.rent[detected], reserve_now(detected))
+    c.rent[detected] = np.where(c.let[detected],
+                                np.maximum(c.rent[detected], reserve_now(detected)), 0.0)
     c.status[detected] = REGULAR
     out.detected = len(detected)
     draw = rng.random(m)
@@ -197,9 +202,10 @@ def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: flo
     c.end[idx] = np.where(let, year + term - 1, year)
 
     # 4. Collection
-    paid = c.let & (c.status != UNPAID)
-    v.income["lease"] += group_sums(np.where(paid, c.rent, 0.0), c.village, n)
-    owed = c.let & (c.status == UNPAID)
+    unpaid_now = c.status == UNPAID
+    paid = c.let & ~unpaid_now
+    v.income["lease"] += group_sums(np.where(paid, c.rent, 0.0), cv, n)
+    owed = np.flatnonzero(c.let & unpaid_now)
     c.arrears[owed] += c.rent[owed]
 
     # 5. Petitions follow irregular contracts
