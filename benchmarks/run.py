@@ -69,7 +69,7 @@ SCALES = (1, 10, 100)
 YEARS = 13  # 2023-2035
 SEED = 1
 #: Repeats per scale (best of); the 100x pass is kept to a couple of minutes.
-REPEATS = {1: 7, 10: 3, 100: 2}
+REPEATS = {1: 7, 10: 5, 100: 3}
 MESA_REPEATS = {1: 7, 10: 3, 100: 1}
 
 
@@ -161,54 +161,27 @@ def kernel_matches_model(scale: int = 1, years: int = YEARS, seed: int = SEED) -
 
 
 # ------------------------------------------------------------------------------ measurements
-def time_zq(scale: int, years: int = YEARS, repeats: int = 3, seed: int = SEED) -> dict:
-    """zq_sim set-up, stepping (panel on and off) and village-panel seconds, best of repeats."""
-    setup, step, frame, step_off, cpu = [], [], [], [], []
-    n = m = k = 0
-    for _ in range(repeats):
-        s, model = _timed(lambda: ZhaoqingModel(bench_config(scale, years), seed=seed))
-        r, _ = _timed(model.run, cpu)
-        f, _ = _timed(model.village_panel)
-        setup.append(s)
-        step.append(r)
-        frame.append(f)
-        n, m, k = model.villages.n, model.contracts.m, model.companies.k
-        del model
-        _, model = _timed(lambda: ZhaoqingModel(bench_config(scale, years, villages=False),
-                                                seed=seed))
-        r, _ = _timed(model.run)
-        step_off.append(r)
-        del model
-    out = {"villages": n, "contracts": m, "companies_formed": k, "years": years,
-           "repeats": repeats}
-    out["setup_s"], out["setup_s_median"] = _best(setup)
-    out["step_s"], out["step_s_median"] = _best(step)
-    out["step_cpu_s"] = min(cpu)
-    out["village_years_per_s"] = n * years / out["step_s"]
-    out["step_s_no_panel"], out["step_s_no_panel_median"] = _best(step_off)
-    out["village_years_per_s_no_panel"] = n * years / out["step_s_no_panel"]
-    out["panel_frame_s"] = min(frame)
-    out["setup_us_per_village"] = out["setup_s"] / n * 1e6
+def zq_once(scale: int, years: int = YEARS, seed: int = SEED) -> dict:
+    """One timed zq_sim run with the default outputs and one with output.villages=false."""
+    s, model = _timed(lambda: ZhaoqingModel(bench_config(scale, years), seed=seed))
+    cpu: list[float] = []
+    r, _ = _timed(model.run, cpu)
+    f, _ = _timed(model.village_panel)
+    out = {"setup": s, "step": r, "cpu": cpu[0], "frame": f, "n": model.villages.n,
+           "m": model.contracts.m, "k": model.companies.k}
+    del model
+    _, model = _timed(lambda: ZhaoqingModel(bench_config(scale, years, villages=False),
+                                            seed=seed))
+    out["step_off"], _ = _timed(model.run)
     return out
 
 
-def time_kernel(scale: int, years: int = YEARS, repeats: int = 3, seed: int = SEED) -> dict:
-    """The array kernel's set-up and stepping seconds, best of repeats."""
-    setup, step, cpu = [], [], []
-    n = 0
-    for _ in range(repeats):
-        s, kernel = _timed(lambda: ArrayKernel(bench_config(scale, years), seed))
-        r, _ = _timed(kernel.run, cpu)
-        setup.append(s)
-        step.append(r)
-        n = kernel.villages.n
-        del kernel
-    out = {}
-    out["kernel_setup_s"], _ = _best(setup)
-    out["kernel_step_s"], out["kernel_step_s_median"] = _best(step)
-    out["kernel_step_cpu_s"] = min(cpu)
-    out["kernel_village_years_per_s"] = n * years / out["kernel_step_s"]
-    return out
+def kernel_once(scale: int, years: int = YEARS, seed: int = SEED) -> dict:
+    """One timed run of the array kernel."""
+    s, kernel = _timed(lambda: ArrayKernel(bench_config(scale, years), seed))
+    cpu: list[float] = []
+    r, _ = _timed(kernel.run, cpu)
+    return {"setup": s, "step": r, "cpu": cpu[0], "n": kernel.villages.n}
 
 
 def boltzmann(n: int, steps: int = YEARS, seed: int = SEED):
@@ -220,27 +193,69 @@ def boltzmann(n: int, steps: int = YEARS, seed: int = SEED):
     return BoltzmannWealth(BoltzmannScenario(n=n, width=side, height=side, rng=seed))
 
 
-def time_mesa(n: int, steps: int = YEARS, repeats: int = 3, seed: int = SEED) -> dict:
-    """Boltzmann set-up seconds and agent-steps per second, best of repeats."""
-    setup, step, cpu = [], [], []
-    for _ in range(repeats):
-        s, model = _timed(lambda: boltzmann(n, seed=seed))
+def mesa_once(n: int, steps: int = YEARS, seed: int = SEED) -> dict:
+    """One timed Boltzmann run: set-up, then ``steps`` steps."""
+    s, model = _timed(lambda: boltzmann(n, seed=seed))
 
-        def run(model=model):
-            for _ in range(steps):
-                model.step()
+    def run():
+        for _ in range(steps):
+            model.step()
 
-        r, _ = _timed(run, cpu)
-        setup.append(s)
-        step.append(r)
-        del model
-    out = {"mesa_agents": n, "mesa_grid": max(1, round(math.sqrt(n)))}
-    out["mesa_setup_s"], _ = _best(setup)
-    out["mesa_step_s"], out["mesa_step_s_median"] = _best(step)
-    out["mesa_step_cpu_s"] = min(cpu)
+    cpu: list[float] = []
+    r, _ = _timed(run, cpu)
+    return {"setup": s, "step": r, "cpu": cpu[0]}
+
+
+def summarise_zq(runs: list[dict], years: int) -> dict:
+    """zq_sim figures from its repeats: best (and median) of each."""
+    n = runs[0]["n"]
+    out = {"villages": n, "contracts": runs[0]["m"], "companies_formed": runs[0]["k"],
+           "years": years, "repeats": len(runs)}
+    out["setup_s"], out["setup_s_median"] = _best([r["setup"] for r in runs])
+    out["step_s"], out["step_s_median"] = _best([r["step"] for r in runs])
+    out["step_cpu_s"] = min(r["cpu"] for r in runs)
+    out["village_years_per_s"] = n * years / out["step_s"]
+    out["step_s_no_panel"], out["step_s_no_panel_median"] = _best([r["step_off"] for r in runs])
+    out["village_years_per_s_no_panel"] = n * years / out["step_s_no_panel"]
+    out["panel_frame_s"] = min(r["frame"] for r in runs)
+    out["setup_us_per_village"] = out["setup_s"] / n * 1e6
+    return out
+
+
+def summarise_kernel(runs: list[dict], years: int) -> dict:
+    """Kernel figures from its repeats."""
+    out = {}
+    out["kernel_setup_s"], _ = _best([r["setup"] for r in runs])
+    out["kernel_step_s"], out["kernel_step_s_median"] = _best([r["step"] for r in runs])
+    out["kernel_step_cpu_s"] = min(r["cpu"] for r in runs)
+    out["kernel_village_years_per_s"] = runs[0]["n"] * years / out["kernel_step_s"]
+    return out
+
+
+def summarise_mesa(runs: list[dict], n: int, steps: int) -> dict:
+    """Boltzmann figures from its repeats."""
+    out = {"mesa_agents": n, "mesa_grid": max(1, round(math.sqrt(n))), "mesa_repeats": len(runs)}
+    out["mesa_setup_s"], _ = _best([r["setup"] for r in runs])
+    out["mesa_step_s"], out["mesa_step_s_median"] = _best([r["step"] for r in runs])
+    out["mesa_step_cpu_s"] = min(r["cpu"] for r in runs)
     out["mesa_agent_steps_per_s"] = n * steps / out["mesa_step_s"]
     out["mesa_setup_us_per_agent"] = out["mesa_setup_s"] / n * 1e6
     return out
+
+
+def time_zq(scale: int, years: int = YEARS, repeats: int = 3, seed: int = SEED) -> dict:
+    """zq_sim set-up, stepping (panel on and off) and village-panel seconds, best of repeats."""
+    return summarise_zq([zq_once(scale, years, seed) for _ in range(repeats)], years)
+
+
+def time_kernel(scale: int, years: int = YEARS, repeats: int = 3, seed: int = SEED) -> dict:
+    """The array kernel's set-up and stepping seconds, best of repeats."""
+    return summarise_kernel([kernel_once(scale, years, seed) for _ in range(repeats)], years)
+
+
+def time_mesa(n: int, steps: int = YEARS, repeats: int = 3, seed: int = SEED) -> dict:
+    """Boltzmann set-up seconds and agent-steps per second, best of repeats."""
+    return summarise_mesa([mesa_once(n, steps, seed) for _ in range(repeats)], n, steps)
 
 
 def memory_zq(scale: int, years: int = YEARS, seed: int = SEED) -> dict:
@@ -272,14 +287,31 @@ def measure_scale(scale: int, years: int = YEARS, repeats: int | None = None,
     """Every figure of one scale, with the ratios."""
     repeats = repeats or REPEATS.get(scale, 1)
     mesa_repeats = mesa_repeats or MESA_REPEATS.get(scale, 1)
-    out = time_zq(scale, years, repeats)
-    out.update(time_kernel(scale, years, repeats))
-    # the process's peak RSS so far: the zq_sim runs up to this scale (set-up, run, village
-    # panel frame), before the tracemalloc pass (whose bookkeeping takes memory) and Boltzmann
-    out["peak_rss_mb_after_zq"] = peak_rss_mb()
+    load = os.getloadavg()[0]
+    # Interleaved, so that other load on the machine falls on all three alike: each round runs
+    # zq_sim and the kernel; Boltzmann runs in rounds spread over the schedule.
+    rounds = max(repeats, mesa_repeats)
+    mesa_rounds = {round(x) for x in np.linspace(0, rounds - 1, mesa_repeats)} \
+        if mesa_repeats < rounds else set(range(rounds))
+    zq_runs, kernel_runs, mesa_runs = [], [], []
+    rss = 0.0
+    for r in range(rounds):
+        if r < repeats:
+            zq_runs.append(zq_once(scale, years))
+            kernel_runs.append(kernel_once(scale, years))
+        if r == 0:
+            # the process's peak RSS so far: zq_sim runs up to this scale (set-up, run, village
+            # panel frame), before Boltzmann at this scale and the tracemalloc pass
+            rss = peak_rss_mb()
+        if r in mesa_rounds:
+            mesa_runs.append(mesa_once(zq_runs[0]["n"], years))
+    out = summarise_zq(zq_runs, years)
+    out.update(summarise_kernel(kernel_runs, years))
+    out["peak_rss_mb_after_zq"] = rss
+    out.update(summarise_mesa(mesa_runs, out["villages"], years))
     if memory:
         out.update(memory_zq(scale, years))
-    out.update(time_mesa(out["villages"], years, mesa_repeats))
+    out["load_average_1min"] = [round(load, 2), round(os.getloadavg()[0], 2)]
     out["vs_mesa"] = out["village_years_per_s"] / out["mesa_agent_steps_per_s"]
     out["vs_mesa_no_panel"] = out["village_years_per_s_no_panel"] / out["mesa_agent_steps_per_s"]
     out["vs_kernel"] = out["step_s"] / out["kernel_step_s"]
@@ -341,11 +373,11 @@ def _city_run_once() -> dict:
 SEQUENTIAL = "hydra.launcher.n_jobs=1"
 
 
-def sweep(jobs: int = 20, launcher: str | None = None) -> dict:
+def sweep(jobs: int = 20, launcher: str | None = None, env_set: dict | None = None) -> dict:
     """Time a jobs-job Hydra multirun of the baseline; the model's share from inside the jobs.
 
     ``launcher``: None for the configured launcher (joblib, one worker per core), or an extra
-    override such as ``SEQUENTIAL``.
+    override such as ``SEQUENTIAL``. ``env_set``: environment variables for the sweep.
     """
     seeds = ",".join(str(s) for s in range(1, jobs + 1))
     with tempfile.TemporaryDirectory() as tmp:
@@ -355,7 +387,7 @@ def sweep(jobs: int = 20, launcher: str | None = None) -> dict:
                "+hydra.callbacks.zq_bench_timer._target_=zq_bench_timer.JobTimer"]
         if launcher:
             cmd.append(launcher)
-        env = dict(os.environ)
+        env = dict(os.environ, **(env_set or {}))
         env["PYTHONPATH"] = os.pathsep.join(
             [str(Path(__file__).resolve().parent), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         t = time.perf_counter()
@@ -383,6 +415,8 @@ def sweep(jobs: int = 20, launcher: str | None = None) -> dict:
     around_jobs = (wall * workers - job_s) / jobs
     in_job_not_model = (job_s - model_s) / jobs
     name = "joblib, n_jobs=1" if launcher == SEQUENTIAL else launcher or "joblib (default)"
+    if env_set:
+        name += ", " + " ".join(f"{k}={v}" for k, v in env_set.items())
     return {"launcher": name, "jobs": jobs, "workers": workers,
             "wall_s": wall, "s_per_job": wall / jobs, "model_s_per_job": model_s / jobs,
             "job_s_per_job": job_s / jobs, "interpreter_import_s": import_s,
@@ -438,6 +472,8 @@ def check_targets(result: dict) -> dict:
         met = None if value is None else {">=": value >= bound, "<=": value <= bound,
                                           "<": value < bound}[op]
         out[name] = {"value": value, "target": f"{op} {bound:g}", "met": met}
+        if name.endswith("_100x"):
+            out[name]["measured_at_scale"] = int(max(scales, key=int))
     return out
 
 
@@ -453,7 +489,7 @@ def table(result: dict) -> str:
         ("zq peak memory MB (tracemalloc)", "peak_mem_mb", "{:,.0f}"),
         ("  of which run (no frame)", "peak_mem_mb_run", "{:,.0f}"),
         ("  villages=false", "peak_mem_mb_no_panel", "{:,.0f}"),
-        ("process peak RSS MB after zq passes", "peak_rss_mb_after_zq", "{:,.0f}"),
+        ("zq peak RSS MB (getrusage, process)", "peak_rss_mb_after_zq", "{:,.0f}"),
         ("Boltzmann set-up s", "mesa_setup_s", "{:.3f}"),
         ("Boltzmann stepping s", "mesa_step_s", "{:.3f}"),
         ("Boltzmann agent-steps/s", "mesa_agent_steps_per_s", "{:,.0f}"),
@@ -495,7 +531,9 @@ def table(result: dict) -> str:
         for name, t in result["targets"].items():
             met = {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
             value = "n/a" if t["value"] is None else f"{t['value']:.3g}"
-            lines.append(f"target {name:18} {value:>10} (target {t['target']}): {met}")
+            at = t.get("measured_at_scale", 100)
+            where = f", measured at {at}x" if at != 100 else ""
+            lines.append(f"target {name:18} {value:>10} (target {t['target']}{where}): {met}")
     lines.append(f"kernel time series == model time series: {result.get('kernel_matches_model')}")
     lines.append(f"process peak RSS: {result.get('peak_rss_mb', float('nan')):,.0f} MB")
     return "\n".join(lines)

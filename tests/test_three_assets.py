@@ -144,15 +144,15 @@ def test_certain_detection_puts_irregular_contracts_right(make_villages, make_co
     p = make_params()  # appraisal 0.8, arrears recovery 0.6
     out = _year(v, c, p, detect_hazard=1e9, seed=seed)
     assert out.detected == 2
-    # under-priced (300) and unpaid (1500) rents raised to the reserve (800, 1600); the
-    # regular one (900) is left alone
-    assert c.rent.tolist() == [900.0, 800.0, 1600.0]
+    # the under-priced rent (300) is raised to the reserve (800); the unpaid one keeps its rent
+    # (1500), now paid; the regular one (900) is left alone
+    assert c.rent.tolist() == [900.0, 800.0, 1500.0]
     assert (c.status == REGULAR).all()
     assert c.registered.all()
     assert c.arrears.tolist() == [0.0, 0.0, 0.0]
     # arrears x recovery booked as arrears income; the paid rents as lease income
     assert v.income["arrears"][0] == pytest.approx(4500.0 * 0.6)
-    assert v.income["lease"][0] == pytest.approx(900.0 + 800.0 + 1600.0)
+    assert v.income["lease"][0] == pytest.approx(900.0 + 800.0 + 1500.0)
     assert out.deals == 0 and out.unlet == 0 and out.volume == 0.0
 
 

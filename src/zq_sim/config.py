@@ -65,7 +65,7 @@ class ModelParams:
     lease_pool_sigma: float = nonneg(0.9, "log-sd of the lease pool across villages")
     contracts_per_village: float = positive(14.0, "mean number of lease contracts per village")
     hidden_share: float = nonneg(
-        0.35, "fair rent of unrecorded idle assets relative to the recorded pool (-)")
+        0.35, "fair rent of unrecorded assets, used without paying, relative to the recorded pool")
     vacant_share: float = share(
         0.04, "share of recorded leasable assets vacant at the start of 2023")
     unregistered_share: float = share(0.1, "share of let contracts not under management, 2023")
@@ -157,6 +157,7 @@ class ModelParams:
         5.0e6, "same, town-village union, with the town's public works let to it (yuan)")
     business_margin: float = share(0.15, "company margin on its business")
     failure_hazard: float = share(0.04, "yearly failure chance of a company at capacity 0.5")
+    failure_grace_years: int = _f(2, "years after founding before a company can fail", 0, 50)
     payout: float = share(0.7, "share of company profit paid as dividends")
 
     # PV small cut

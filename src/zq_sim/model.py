@@ -120,14 +120,20 @@ class ZhaoqingModel(mesa.Model):
         self._fixed_assets_start = v.fixed_assets.copy()
 
     def review_weak_list(self) -> None:
-        """Every few years from the policy start, list the villages whose recurring operating
-        income last year was below the support threshold (薄弱村). Companies pay them first;
-        the list does not change with every year's income, so a village lifted above the line
-        keeps its place until the next review."""
+        """Every few years from the policy start, list the weak villages (薄弱村).
+
+        A village is weak when its recurring operating income last year, less what it was paid
+        first as a weak company member, was below the support threshold. Companies pay listed
+        villages first; the list does not follow every year's income, and a village lifted only
+        by those first payments stays on it.
+        """
         s = self.policy.support
         since = self.year - self.cfg.years.policy_start
         if self.reform and since % s.review_years == 0:
-            self.villages.weak = self.villages.prev_operating < s.threshold
+            v = self.villages
+            # judged without the weak-first dividends the list itself brought, so that a village
+            # lifted only by them keeps its place
+            v.weak = v.prev_operating - v.weak_help < s.threshold
 
     def assign_talent(self) -> None:
         """Officials, instructors and managers raise capacity (since 2023: 2023 practice first)."""
@@ -189,7 +195,7 @@ class ZhaoqingModel(mesa.Model):
             return_shift=cp.return_shock if self.shocked else 0.0,
             failure_multiplier=cp.failure_multiplier if self.shocked else 1.0,
             weak_first=cp.weak_first and self.reform, weak_amount=cp.weak_first_amount,
-            p=p, rng=rng)
+            p=p, rng=rng, year=self.year)
 
     def run_pv(self) -> None:
         """PV adoption (the small cut, pushed in 高要区) and PV income."""

@@ -38,7 +38,7 @@ class VillageState:
     fragmented: np.ndarray      # farmland too fragmented to transfer
     consolidated: np.ndarray    # consolidated land not yet transferred
     transferred: np.ndarray     # land transferred through the collective (stock)
-    soe_land: np.ndarray        # of which taken by the Huaiji state-owned enterprise
+    soe_land: np.ndarray        # taken by the Huaiji state-owned enterprise (apart from transferred)
     offfarm: np.ndarray         # households' off-farm income share
     aged: np.ndarray            # share of household heads over 60
     distance: np.ndarray        # km to market
@@ -51,6 +51,7 @@ class VillageState:
     talent: np.ndarray          # capacity gain from talent serving this year
     prev_operating: np.ndarray  # last year's recurring operating income (without arrears)
     weak: np.ndarray = None     # bool: on the list of weak villages (reviewed every few years)
+    weak_help: np.ndarray = None  # dividends paid to it first as a weak member, last business year
     # the year's flows
     income: dict[str, np.ndarray] = field(default_factory=dict)  # INCOME_PARTS
     support: np.ndarray = None  # fiscal support received (transfer)
@@ -66,6 +67,8 @@ class VillageState:
             self.new_transfer = np.zeros(n)
         if self.weak is None:
             self.weak = np.zeros(n, dtype=bool)
+        if self.weak_help is None:
+            self.weak_help = np.zeros(n)
 
     @property
     def n(self) -> int:
@@ -103,8 +106,9 @@ class VillageState:
 class ContractTable:
     """Lease contracts of collective assets and resources: arrays of length M.
 
-    ``hidden`` contracts are assets the collective owns but has not recorded: idle until the
-    inventory finds them.
+    ``hidden`` contracts are assets the collective owns but has not recorded, used by someone
+    without paying it: they bring nothing until the inventory finds them and puts them under
+    contract.
     """
 
     village: np.ndarray     # int, owner village

@@ -11,8 +11,10 @@ province-sized population needs no loop over companies either:
   company's yearly business (leasing idle assets, services, and for town-village unions the
   town's small public works let to them, as 下茆镇's company did); business size is drawn per
   company around a median by kind.
-- Failure: a yearly hazard that falls with the members' governance capacity; half the capital
-  of a failed company goes back to its members.
+- Failure: a yearly hazard that falls with the members' governance capacity, from the end of a
+  grace period in which a young company lives on its start-up endowment (the "liability of
+  adolescence" of organisational ecology); half the capital of a failed company goes back to
+  its members.
 - Dividends: a share of profit; members on the list of weak villages (薄弱村, see
   ``ZhaoqingModel.review_weak_list``) are paid first up to a set amount when the policy says so,
   the rest by shares.
@@ -176,9 +178,13 @@ def _contributions(v: VillageState, members: list[np.ndarray],
 
 
 def operate(t: CompanyTable, v: VillageState, *, return_shift: float, failure_multiplier: float,
-            weak_first: bool, weak_amount: float, p,
-            rng: np.random.Generator) -> None:
-    """One business year of every live company; pay dividends into ``v.income['dividends']``."""
+            weak_first: bool, weak_amount: float, p, rng: np.random.Generator,
+            year: int | None = None) -> None:
+    """One business year of every live company; pay dividends into ``v.income['dividends']``.
+
+    Also records in ``v.weak_help`` what each village was paid first as a weak member.
+    """
+    v.weak_help = np.zeros(v.n)
     if t.k == 0:
         return
     alive = t.alive.copy()
@@ -190,7 +196,10 @@ def operate(t: CompanyTable, v: VillageState, *, return_shift: float, failure_mu
     cap_sum = np.bincount(t.m_company, weights=v.capacity[t.m_village], minlength=t.k)
     cap_mean = cap_sum / np.maximum(np.bincount(t.m_company, minlength=t.k), 1)
     hazard = np.clip(p.failure_hazard * failure_multiplier * (1.5 - cap_mean), 0.0, 1.0)
-    fails = alive & (rng.random(t.k) < hazard)
+    # liability of adolescence: a company lives on its start-up endowment (public capital, the
+    # town's business) for its first years; with year None every company is at risk
+    exposed = alive if year is None else alive & (year - t.founded >= p.failure_grace_years)
+    fails = exposed & (rng.random(t.k) < hazard)
     # a failed company returns half its capital to members by share
     refund = np.where(fails[t.m_company], 0.5 * np.maximum(t.capital, 0)[t.m_company], 0.0)
     v.funds += group_sums(refund * t.m_share, t.m_village, v.n)
@@ -199,9 +208,12 @@ def operate(t: CompanyTable, v: VillageState, *, return_shift: float, failure_mu
     pool = np.where(paying, p.payout * profit, 0.0)
     t.capital = np.where(t.alive, t.capital + profit - pool, 0.0)
     t.dividends = pool
-    seat_pay = split_dividends(pool, t.m_company, t.m_share,
-                               weak=v.weak[t.m_village] & seats_alive,
+    weak_seat = v.weak[t.m_village] & seats_alive
+    seat_pay = split_dividends(pool, t.m_company, t.m_share, weak=weak_seat,
                                weak_first=weak_first, weak_amount=weak_amount)
+    if weak_first:
+        first, _ = first_payments(pool, t.m_company, weak_seat, weak_amount)
+        v.weak_help = group_sums(np.where(weak_seat, first[t.m_company], 0.0), t.m_village, v.n)
     v.income["dividends"] += group_sums(seat_pay, t.m_village, v.n)
 
 
@@ -212,13 +224,19 @@ def split_dividends(pool: np.ndarray, company: np.ndarray, share: np.ndarray, we
     Without weak-first, each seat gets pool x share. With it, weak seats first get
     min(weak_amount, pool / number of weak seats) each; what is left goes by shares to all.
     """
-    k = len(pool)
     if not weak_first:
         return pool[company] * share
-    n_weak = np.bincount(company, weights=weak.astype(float), minlength=k)
-    first = np.where(n_weak > 0, np.minimum(weak_amount, pool / np.maximum(n_weak, 1)), 0.0)
+    first, n_weak = first_payments(pool, company, weak, weak_amount)
     rest = pool - first * n_weak
     return np.where(weak, first[company], 0.0) + rest[company] * share
+
+
+def first_payments(pool: np.ndarray, company: np.ndarray, weak: np.ndarray,
+                   weak_amount: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per company: what each weak seat is paid first, and the number of weak seats."""
+    n_weak = np.bincount(company, weights=weak.astype(float), minlength=len(pool))
+    first = np.where(n_weak > 0, np.minimum(weak_amount, pool / np.maximum(n_weak, 1)), 0.0)
+    return first, n_weak
 
 
 def counts(t: CompanyTable) -> dict[str, int]:

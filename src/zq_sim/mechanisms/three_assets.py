@@ -160,8 +160,11 @@ def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: flo
     v.income["arrears"] += group_sums(c.arrears[detected] * p.arrears_recovery, cv[detected], n)
     c.arrears[detected] = 0.0
     c.registered[detected] = True
-    c.rent[detected] = np.where(c.let[detected],
-                                np.maximum(c.rent[detected], reserve_now(detected)), 0.0)
+    # an under-priced rent is renegotiated up to the reserve; an unpaid one keeps its rent, and
+    # so does a new tenant of a contract whose earlier tenant left arrears
+    repriced = c.let[detected] & (c.status[detected] == UNDERPRICED)
+    c.rent[detected] = np.where(repriced, np.maximum(c.rent[detected], reserve_now(detected)),
+                                c.rent[detected])
     c.status[detected] = REGULAR
     out.detected = len(detected)
     draw = rng.random(m)
