@@ -20,10 +20,12 @@ Ratios: ``vs_mesa`` = zq_sim village-years/s over Boltzmann agent-steps/s; ``vs_
 zq_sim stepping time over the kernel's; ``setup_vs_mesa`` = zq_sim set-up seconds per village
 over Boltzmann set-up seconds per agent.
 
-Timing: ``time.perf_counter``, best of ``repeats`` (the median is kept too); data files are
-loaded (and cached) once before timing. Memory: a separate pass under ``tracemalloc`` (peak of
-Python and numpy allocations from set-up to the built village panel), plus the process's peak
-resident set size (``resource.getrusage``) at the end.
+Timing: ``time.perf_counter``, best of ``repeats`` (the median is kept too), zq_sim, kernel and
+Boltzmann runs interleaved so that other load falls on all alike; data files are loaded (and
+cached) once before timing. Memory: a separate pass under ``tracemalloc`` (peak of Python and
+numpy allocations from set-up to the built village panel), and the process's peak resident set
+size (``resource.getrusage``) after the first zq_sim repeat at each scale (before Boltzmann and
+the tracemalloc pass at that scale).
 
 Then the whole-city run (``zq_sim.run.run`` with the default RunConfig: 10 replicates, each with
 its counterfactual, outputs written to a temporary folder) and a 20-job Hydra sweep of the

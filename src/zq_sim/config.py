@@ -66,6 +66,8 @@ class ModelParams:
     contracts_per_village: float = positive(14.0, "mean number of lease contracts per village")
     hidden_share: float = nonneg(
         0.35, "fair rent of unrecorded assets, used without paying, relative to the recorded pool")
+    hidden_size: float = _f(
+        1.0, "mean fair rent of an unrecorded asset relative to a recorded contract's", 0.05, 20.0)
     vacant_share: float = share(
         0.04, "share of recorded leasable assets vacant at the start of 2023")
     unregistered_share: float = share(0.1, "share of let contracts not under management, 2023")

@@ -17,7 +17,9 @@ def gini(x: np.ndarray) -> float:
     n, total = len(x), x.sum()
     if n == 0 or total <= 0:
         return 0.0
-    return float((2.0 * np.arange(1, n + 1) - n - 1) @ x / (n * total))
+    # an elementwise sum rather than a BLAS dot product: the same bits on every machine and
+    # thread count (serial and parallel runs must agree exactly)
+    return float(np.sum((2.0 * np.arange(1, n + 1) - n - 1) * x) / (n * total))
 
 
 def share_below(x: np.ndarray, threshold: float) -> float:

@@ -130,17 +130,19 @@ def build_contracts(v: VillageState, p: ModelParams, rng: np.random.Generator,
     pool = lognormal(rng, np.where(v.west, p.lease_pool_median_west, p.lease_pool_median_east),
                      p.lease_pool_sigma, n)
     n_rec = 1 + rng.poisson(max(p.contracts_per_village - 1, 0), n)
-    n_hid = rng.poisson(p.contracts_per_village * p.hidden_share, n)
+    n_hid = rng.poisson(p.contracts_per_village * p.hidden_share / p.hidden_size, n)
     village = np.repeat(np.arange(n), n_rec + n_hid)
     m = len(village)
     # position of each contract within its village: recorded ones first
     starts = np.repeat(np.cumsum(n_rec + n_hid) - (n_rec + n_hid), n_rec + n_hid)
     hidden = (np.arange(m) - starts) >= n_rec[village]
     # split the recorded pool among recorded contracts (Dirichlet(1) weights); hidden assets are
-    # drawn at the same mean size, so their total is hidden_share of the pool on average
+    # hidden_size times a recorded contract's mean size and hidden_share / hidden_size times as
+    # many, so their total is hidden_share of the pool on average
     weight = rng.gamma(1.0, 1.0, m)
     rec_sum = group_sums(np.where(hidden, 0.0, weight), village, n)
-    fair = np.where(hidden, weight / n_rec[village], weight / np.maximum(rec_sum[village], 1e-12))
+    fair = np.where(hidden, weight * p.hidden_size / n_rec[village],
+                    weight / np.maximum(rec_sum[village], 1e-12))
     fair = fair * pool[village]
 
     term = rng.integers(p.term_min, p.term_max + 1, m)
