@@ -92,14 +92,13 @@ def tender(fair: np.ndarray, reserve: np.ndarray, mean_bidders: float, sigma: fl
     """Tender each contract: Poisson(mean_bidders) bidders, values fair x lognormal(0, sigma)."""
     k = np.minimum(rng.poisson(mean_bidders, len(fair)), MAX_BIDDERS)
     width = int(k.max()) if len(k) else 0
-    z = rng.standard_normal((len(fair), width))
-    # values only where a bidder is present (about mean_bidders of the width columns), laid out
-    # bidder by bidder (the transpose), which is how second_price reads them
+    # one value per bidder present, laid out bidder by bidder (the transpose), which is how
+    # second_price reads them; absent bidders are -inf
     values = np.full((width, len(fair)), -np.inf)
-    rows = np.arange(len(fair))
-    for j in range(width):
-        rows = rows[k[rows] > j]  # tenders with a (j+1)-th bidder
-        values[j, rows] = fair[rows] * np.exp(sigma * z[rows, j] - sigma**2 / 2)
+    present = np.arange(width)[:, None] < k[None, :]
+    cols = np.broadcast_to(np.arange(len(fair)), (width, len(fair)))[present]
+    z = rng.standard_normal(int(present.sum()))
+    values[present] = fair[cols] * np.exp(sigma * z - sigma**2 / 2)
     return second_price(values.T, reserve)
 
 
@@ -109,7 +108,8 @@ def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: flo
     """Run one year of the register; write lease and arrears income into ``v.income``.
 
     Args:
-        v, c: village state and contract register (changed in place).
+        v: village state (changed in place).
+        c: contract register (changed in place).
         year: the simulated year.
         coverage: share of re-lets of registered contracts tendered on the platform.
         bidders: mean bidders per tender.
@@ -122,7 +122,7 @@ def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: flo
 
     """
     out = PlatformYear()
-    n, m = v.n, c.m
+    n = v.n
     # Each stage draws one number per contract, but only a few contracts (hidden, irregular,
     # unregistered) can change: those are picked out by index and only they are compared and
     # updated. Chances depend on the owner village's capacity only: computed per village and
@@ -137,24 +137,22 @@ def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: flo
     found_value = v.hidden_assets * p_find
     v.hidden_assets -= found_value
     v.fixed_assets += found_value
-    draw = rng.random(m)
     hidden = np.flatnonzero(c.hidden)
-    found = hidden[draw[hidden] < p_find[cv[hidden]]]
-    term = rng.integers(p.term_min, p.term_max + 1, m)
+    found = hidden[rng.random(len(hidden)) < p_find[cv[hidden]]]
+    term = rng.integers(p.term_min, p.term_max + 1, len(found))
     c.hidden[found] = False
     c.registered[found] = True
     c.let[found] = True
     c.status[found] = REGULAR
     c.rent[found] = reserve_now(found)
     c.reserve[found] = c.rent[found]
-    c.end[found] = year + term[found] - 1
+    c.end[found] = year + term - 1
     out.found_assets = len(found)
 
     # 2. Clean-up: irregular contracts detected, registered, re-priced, arrears recovered
-    draw = rng.random(m)
     # arrears left on a contract that has since been re-let are still owed and can be found
     suspect = np.flatnonzero(c.irregular() | (c.arrears > 0))
-    detected = suspect[draw[suspect] < hazard_probability(
+    detected = suspect[rng.random(len(suspect)) < hazard_probability(
         detect_hazard, v.capacity)[cv[suspect]]]
     # arrears are >= 0, so leaving out the zeros of the undetected changes no sum
     v.income["arrears"] += group_sums(c.arrears[detected] * p.arrears_recovery, cv[detected], n)
@@ -167,10 +165,9 @@ def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: flo
                                 c.rent[detected])
     c.status[detected] = REGULAR
     out.detected = len(detected)
-    draw = rng.random(m)
     unreg = np.flatnonzero(c.let & ~c.registered)
-    c.registered[unreg[draw[unreg] < reform_probability(registration, v.capacity)[cv[unreg]]]] \
-        = True
+    chance = reform_probability(registration, v.capacity)[cv[unreg]]
+    c.registered[unreg[rng.random(len(unreg)) < chance]] = True
 
     # 3. Letting: expiring and vacant contracts
     due = ~c.hidden & (~c.let | (c.end < year))
@@ -194,9 +191,9 @@ def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: flo
     off = ~on_platform
     irregular = off & (rng.random(len(idx)) < p.offplatform_irregular * (1.0 - v.capacity[cv[idx]]))
     unpaid = irregular & (rng.random(len(idx)) < p.unpaid_share)
-    depth = underpricing_depth(rng, p.underpricing_depth, len(idx))
     status = np.where(unpaid, UNPAID, np.where(irregular, UNDERPRICED, REGULAR))
-    rent = np.where(status == UNDERPRICED, rent * (1.0 - depth), rent)  # below off-platform
+    under = np.flatnonzero(status == UNDERPRICED)
+    rent[under] *= 1.0 - underpricing_depth(rng, p.underpricing_depth, len(under))  # below off
     c.rent[idx] = np.where(let, rent, 0.0)
     c.reserve[idx] = reserve
     c.let[idx] = let
