@@ -118,7 +118,8 @@ def test_operate_failure_returns_half_the_capital(make_villages, make_params):
     t = _one_company(capital=2.0e6)
     v = make_villages(2, capacity=0.5, funds=[10.0, 20.0])
     p = make_params(failure_hazard=1.0)  # hazard 1 x (1.5 - 0.5) = 1: certain failure
-    operate(t, v, return_shift=0.0, failure_multiplier=1.0, weak_first=False, weak_amount=0.0, p=p, rng=np.random.default_rng(0))
+    operate(t, v, return_shift=0.0, failure_multiplier=1.0, weak_first=False, weak_amount=0.0,
+            p=p, rng=np.random.default_rng(0))
     assert not t.alive[0]
     assert t.capital[0] == 0.0 and t.dividends[0] == 0.0
     np.testing.assert_allclose(v.funds, [10.0 + 0.6e6, 20.0 + 0.4e6])
@@ -130,7 +131,8 @@ def test_dead_company_stays_dead_and_pays_nothing(make_villages, make_params):
     t = _one_company()
     t.alive[:] = False
     v = make_villages(2)
-    operate(t, v, return_shift=0.0, failure_multiplier=1.0, weak_first=True, weak_amount=1e5, p=make_params(), rng=np.random.default_rng(0))
+    operate(t, v, return_shift=0.0, failure_multiplier=1.0, weak_first=True, weak_amount=1e5,
+            p=make_params(), rng=np.random.default_rng(0))
     assert not t.alive[0] and t.dividends[0] == 0.0 and (v.income["dividends"] == 0).all()
 
 

@@ -43,7 +43,7 @@ class Village(mesa.Agent):
 
     @property
     def operating_income(self) -> float:
-        """This year's operating income (yuan)."""
+        """Operating income of the current year (yuan)."""
         v = self.model.villages
         return float(sum(part[self.row] for part in v.income.values()))
 

@@ -168,6 +168,7 @@ class Problem:
         Args:
             sims: target values, shape (seeds, targets).
             u: the point in the unit box (adds the prior-pull rows when given).
+
         """
         mean = np.nanmean(sims, axis=0)
         out = []
@@ -203,6 +204,7 @@ class Fitter:
         self.cache: dict[bytes, np.ndarray] = {}
 
     def sims(self, points: list[np.ndarray]) -> list[np.ndarray]:
+        """Simulated targets at each point (cached: least_squares revisits points)."""
         todo = [u for u in points if np.asarray(u).tobytes() not in self.cache]
         if todo:
             for u, s in zip(todo, self.pb.simulate(todo, self.parallel), strict=True):
@@ -211,9 +213,11 @@ class Fitter:
         return [self.cache[np.asarray(u).tobytes()] for u in points]
 
     def fun(self, u: np.ndarray) -> np.ndarray:
+        """Residuals at a point."""
         return self.pb.residuals(self.sims([u])[0], u=u)
 
     def jac(self, u: np.ndarray) -> np.ndarray:
+        """Forward-difference Jacobian, every displaced point simulated in parallel."""
         h = self.pb.s.diff_step
         steps = []
         for j in range(len(u)):
@@ -227,6 +231,7 @@ class Fitter:
         return np.column_stack(cols)
 
     def fit(self, u0: np.ndarray):
+        """least_squares from one start."""
         return least_squares(self.fun, u0, jac=self.jac, bounds=(0.0, 1.0), method="trf",
                              x_scale=1.0, max_nfev=self.pb.s.max_evaluations, ftol=1e-4,
                              xtol=1e-4, gtol=1e-6)
@@ -398,6 +403,8 @@ def patterns(panel: pd.DataFrame, cfg: RunConfig) -> dict:
         base.groupby("seed")["operating_income"].apply(lambda x: float((x < 1e5).mean())))
     out["share_below_150k_total"] = _stat(
         y.groupby("seed")["total_income"].apply(lambda x: float((x < 1.5e5).mean())))
+    lowest = y.groupby("seed")["total_income"].min()
+    out["floor_held"] = {"replicates": int((lowest >= 1.5e5).sum()), "of": int(len(lowest))}
     out["villages_below_150k_total"] = _stat(
         y.groupby("seed")["total_income"].apply(lambda x: float((x < 1.5e5).sum())))
     # weak villages (operating income below 150k the year before) that joined a company this

@@ -59,7 +59,7 @@ class ModelParams:
 
     # Endowments (drawn per village, lognormal with an east/west median)
     lease_pool_median_east: float = nonneg(
-        320_000.0, "median fair annual rent of a village's leasable assets and resources, east (yuan/yr)")
+        320_000.0, "median fair annual rent of a village's leasable assets, east (yuan/yr)")
     lease_pool_median_west: float = nonneg(
         140_000.0, "same, west counties (yuan/yr)")
     lease_pool_sigma: float = nonneg(0.9, "log-sd of the lease pool across villages")
@@ -124,7 +124,8 @@ class ModelParams:
     willingness_intercept: float = _f(-1.3, "logit intercept of willingness to transfer", -20, 20)
     willingness_offfarm: float = _f(
         0.43, "logit slope on off-farm income share (+0.09 probability at p=0.3)", -20, 20)
-    willingness_aged: float = _f(1.0, "logit slope on the share of household heads over 60", -20, 20)
+    willingness_aged: float = _f(
+        1.0, "logit slope on the share of household heads over 60", -20, 20)
     offfarm_east: float = share(0.7, "mean off-farm income share of households, east")
     offfarm_west: float = share(0.55, "same, west")
     aged_share: float = share(0.3, "mean share of household heads over 60")

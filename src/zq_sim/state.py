@@ -38,7 +38,7 @@ class VillageState:
     fragmented: np.ndarray      # farmland too fragmented to transfer
     consolidated: np.ndarray    # consolidated land not yet transferred
     transferred: np.ndarray     # land transferred through the collective (stock)
-    soe_land: np.ndarray        # taken by the Huaiji state-owned enterprise (apart from transferred)
+    soe_land: np.ndarray        # taken by the Huaiji SOE (kept apart from transferred)
     offfarm: np.ndarray         # households' off-farm income share
     aged: np.ndarray            # share of household heads over 60
     distance: np.ndarray        # km to market

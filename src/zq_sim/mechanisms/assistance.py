@@ -8,8 +8,9 @@
   village's fixed assets and pays a yearly return drawn around a mean (a failed project, drawn
   below zero, pays nothing).
 - Support: towns pay villages whose recurring operating income last year (without one-off
-  arrears recovered) fell below a threshold a share of the shortfall, as a transfer. It is budgeted on last year's accounts, so a village whose
-  income drops this year can still end below the threshold: the floor is a result, not a clamp.
+  arrears recovered) fell below a threshold a share of the shortfall, as a transfer. It is
+  budgeted on last year's accounts, so a village whose income drops this year can still end
+  below the threshold: the floor is a result, not a clamp.
 """
 
 from __future__ import annotations

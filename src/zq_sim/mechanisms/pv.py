@@ -1,4 +1,4 @@
-"""PV "small cut" (光伏小切口, piloted in 高要区): rooftop PV owned by the village or on a leased roof.
+"""PV "small cut" (光伏小切口, piloted in 高要区): rooftop PV, owned by the village or leased.
 
 A village adopts PV with a yearly chance set by policy (higher where the small cut is pushed).
 It owns the plant when its funds cover its share of the investment (the rest is a public
@@ -30,6 +30,8 @@ def pv_year(v: VillageState, *, adopt: np.ndarray, subsidy: float, p,
         v: village state (changed in place).
         adopt: each village's chance to adopt this year.
         subsidy: public share of the investment.
+        p: ModelParams.
+        rng: this mechanism's generator.
 
     Returns:
         (public subsidy paid, investment booked as fixed assets), yuan.
