@@ -98,10 +98,11 @@ def test_scenario_folder_has_the_design_scenarios():
 
 
 def test_no_scenario_is_the_baseline(baseline_cfg):
-    # the policy defaults in config.py are the 2024 mix, i.e. the baseline
+    # the policy defaults in config.py are the 2024 mix, i.e. the baseline (at the priors; the
+    # default runs use the calibrated values of the 2024 levers that were fitted)
     validate(baseline_cfg)
     assert baseline_cfg.scenario == "baseline"
-    assert baseline_cfg.policy == RunConfig().policy
+    assert compose_run_config(["model=priors"]).policy == RunConfig().policy
     assert compose_run_config(["+scenario=baseline"]) == baseline_cfg
 
 
