@@ -110,12 +110,20 @@ def column_name(key: str) -> str:
     return "root_seed" if key == "seed" else key
 
 
+#: Overrides that do not change results (left out of the tables).
+NOT_PARAMETERS = ("resume", "output.progress")
+
+
 def parse_overrides(lines: Sequence[str]) -> dict[str, Any]:
-    """Hydra's override strings as {column: value}, values parsed as YAML; hydra.* left out."""
+    """Hydra's override strings as {column: value}, values parsed as YAML.
+
+    hydra.* and the settings that do not change results (resume, progress) are left out.
+    """
     out: dict[str, Any] = {}
     for line in lines:
         key, sep, value = str(line).partition("=")
-        if not sep or key.lstrip("+~").startswith("hydra."):
+        bare = key.lstrip("+~")
+        if not sep or bare.startswith("hydra.") or bare in NOT_PARAMETERS:
             continue
         try:
             parsed = yaml.safe_load(value) if value != "" else ""
