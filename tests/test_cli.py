@@ -81,6 +81,11 @@ BAD = {
     "replicates=0": ["replicates"],
     "years.end=2020": ["years.end"],
     "policy.land.service_fee_multiplier=-1": ["policy.land.service_fee_multiplier"],
+    "nosuchkey=1": ["nosuchkey", "unknown setting"],
+    "model.nosuch=1": ["model.nosuch", "unknown setting"],
+    "replicates=abc": ["replicates", "abc"],
+    "policy.talent.targeting=east": ["policy.talent.targeting", "weak"],
+    "population.scale=0": ["population.scale"],
 }
 
 
@@ -100,6 +105,7 @@ def test_cli_bad_override_fails_with_one_line(override, tmp_path):
         assert word in line, f"{word!r} missing from: {line}"
     assert not list(tmp_path.rglob("summary.json"))
     assert not list(tmp_path.rglob("*.parquet"))
+    assert not (tmp_path / "run").exists()  # no output folder left behind
 
 
 @pytest.mark.slow

@@ -102,9 +102,52 @@ def app(cfg: DictConfig) -> None:
         sys.exit(2)
 
 
+def describe(exc: BaseException) -> str:
+    """One line for an error raised while composing or typing the config."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    chain, e = [], exc
+    while e is not None and len(chain) < 10:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    for e in chain:
+        if isinstance(e, OmegaConfBaseException) and getattr(e, "full_key", None):
+            first = str(e).splitlines()[0]
+            if " not in " in first:
+                return (f"{e.full_key}: unknown setting ({first}); every setting is listed in "
+                        f"src/zq_sim/config.py")
+            return f"{e.full_key}: {first}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def precheck(argv: list[str]) -> str | None:
+    """Compose and check a single run's config before Hydra starts; an error line or None.
+
+    Catches unknown keys, wrong types and out-of-range values with one clear line, before any
+    output folder exists. Sweeps (-m) and Hydra's own flags are left to Hydra: a bad value in
+    one job of a sweep fails that job alone.
+    """
+    if any(a.startswith("-") for a in argv):
+        return None
+    overrides = [a for a in argv if not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
+    from hydra import compose, initialize_config_dir
+
+    from zq_sim.config import validate
+
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=overrides)
+        validate(OmegaConf.to_object(cfg))
+    except ConfigError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - Hydra and OmegaConf raise many kinds
+        return describe(exc)
+    return None
+
+
 def main() -> None:
-    """Entry point: check group names, then hand over to Hydra."""
-    problem = check_group_overrides(sys.argv[1:])
+    """Entry point: check group names and a single run's settings, then hand over to Hydra."""
+    problem = check_group_overrides(sys.argv[1:]) or precheck(sys.argv[1:])
     if problem:
         print(f"zq_sim: error: {problem}", file=sys.stderr)
         sys.exit(2)

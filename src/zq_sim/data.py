@@ -61,6 +61,15 @@ def load_counties(data_dir: Path = DATA_DIR) -> pd.DataFrame:
             raise DataError(f"{path}: row {i + 2}, column region: {region!r} is not one of "
                             f"{', '.join(REGIONS)}")
     df["rural_residents_10k"] = _numeric(df, path, "rural_residents_10k")
+    if {"total_residents_10k", "urbanisation"} <= set(df.columns):
+        total = _numeric(df, path, "total_residents_10k")
+        urban = _numeric(df, path, "urbanisation", 0.0, 1.0)
+        implied = total * (1.0 - urban)
+        for i, (rural, want) in enumerate(zip(df["rural_residents_10k"], implied, strict=True)):
+            if abs(rural - want) > max(0.02 * want, 0.05):
+                raise DataError(
+                    f"{path}: row {i + 2}, column rural_residents_10k: {rural:g} does not add up "
+                    f"with total_residents_10k x (1 - urbanisation) = {want:.4g}")
     if df["county"].duplicated().any():
         dup = df.loc[df["county"].duplicated(), "county"].iloc[0]
         raise DataError(f"{path}: column county: {dup} appears twice")
@@ -85,11 +94,31 @@ def load_villages(data_dir: Path = DATA_DIR, include_residents: bool = False) ->
     if df["code"].duplicated().any():
         raise DataError(f"{path}: column code: {df.loc[df['code'].duplicated(), 'code'].iloc[0]}"
                         f" appears twice")
+    check_town_counts(df, Path(data_dir) / "zhaoqing_towns_2023.csv", path)
     if not include_residents:
         df = df[df["kind"] == "village_committee"]
     if df.empty:
         raise DataError(f"{path}: no villages to simulate")
     return df.reset_index(drop=True)
+
+
+def check_town_counts(villages: pd.DataFrame, towns_path: Path, villages_path: Path) -> None:
+    """The per-town counts of zhaoqing_towns_2023.csv must add up with the village list."""
+    towns = _read_csv(towns_path, ["town_code", "village_committees", "residents_committees"])
+    counted = villages.groupby(["town_code", "kind"]).size().unstack(fill_value=0)
+    for col, kind in (("village_committees", "village_committee"),
+                      ("residents_committees", "residents_committee")):
+        listed = _numeric(towns, towns_path, col)
+        for i, (code, n) in enumerate(zip(towns["town_code"], listed, strict=True)):
+            have = int(counted[kind].get(code, 0)) if kind in counted else 0
+            if have != int(n):
+                raise DataError(
+                    f"{towns_path}: row {i + 2}, column {col}: {int(n)} does not add up with the "
+                    f"{have} units of town {code} in {villages_path.name}")
+    missing = set(villages["town_code"]) - set(towns["town_code"])
+    if missing:
+        raise DataError(f"{villages_path}: column town_code: {sorted(missing)[0]} is not in "
+                        f"{towns_path.name}")
 
 
 def load_targets(data_dir: Path = DATA_DIR) -> dict:

@@ -169,12 +169,22 @@ def run(cfg: RunConfig, out_dir: Path | None = None, resolved: dict | None = Non
         echo: Callable[[str], None] | None = print) -> dict:
     """Run every replicate of ``cfg``; write outputs into ``out_dir`` if given; return summary."""
     validate(cfg)
+    # read and check every data file before anything starts (errors name file, row, column)
+    data.load_targets()
+    data.load_counties()
+    data.load_villages(include_residents=cfg.population.include_residents_committees)
     seeds = replicate_seeds(cfg.seed, cfg.replicates)
     frames, panels = [], []
     bar = tqdm(seeds, desc=f"{cfg.scenario}: replicates", unit="rep",
                disable=not cfg.output.progress, leave=False)
-    for seed in bar:
-        ts, panel = run_replicate(cfg, seed)
+    for i, seed in enumerate(bar):
+        try:
+            ts, panel = run_replicate(cfg, seed)
+        except Exception as exc:
+            raise RuntimeError(
+                f"replicate {i} (seed {seed}) of scenario {cfg.scenario} failed: {exc!r}. "
+                f"It is replicate {i} of root seed {cfg.seed}: rerun the same command with "
+                f"seed={cfg.seed} replicates={i + 1} to reproduce it") from exc
         frames.append(ts)
         panels.append(panel)
     timeseries = pd.concat(frames, ignore_index=True)
