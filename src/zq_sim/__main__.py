@@ -17,7 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from zq_sim.config import ConfigError, RunConfig
+from zq_sim.config import ConfigError, OutputsExist, RunConfig
 from zq_sim.data import DataError
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
@@ -66,8 +66,8 @@ def existing_outputs(out_dir: Path, resolved: dict, resume: bool) -> bool:
         print(f"zq_sim: complete outputs of this config already in {out_dir}; skipped (resume)")
         return True
     why = "of another config" if not same else "(set resume=true to skip complete runs)"
-    raise ConfigError(f"{out_dir} already holds outputs {why}; not overwriting them: choose "
-                      f"another hydra.run.dir / hydra.sweep.dir")
+    raise OutputsExist(f"{out_dir} already holds outputs {why}; not overwriting them: choose "
+                       f"another hydra.run.dir / hydra.sweep.dir")
 
 
 def _comparable(config: dict) -> dict:

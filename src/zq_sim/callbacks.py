@@ -147,6 +147,15 @@ class SweepMonitor(Callback):
             return
         error = job_return._return_value  # the exception; the property would re-raise it
         out = Path(OmegaConf.select(config, "hydra.runtime.output_dir"))
+        from zq_sim.config import OutputsExist
+
+        if isinstance(error, OutputsExist):
+            # the folder holds a finished run: leave it as it is, add nothing to it
+            log.error("job refused: %s", error)
+            if str(OmegaConf.select(config, "hydra.mode")).endswith("MULTIRUN"):
+                job_return.status = JobStatus.COMPLETED
+                job_return.return_value = None
+            return
         overrides = list(job_return.overrides or [])
         text = failure_text(config, error, overrides)
         try:

@@ -345,6 +345,10 @@ class ConfigError(ValueError):
     """A setting outside its allowed values."""
 
 
+class OutputsExist(ConfigError):
+    """The output folder already holds a finished run that is not to be overwritten."""
+
+
 def _walk(obj: Any, prefix: str = ""):
     """Yield (dotted name, value, field metadata) for every leaf field of a config dataclass."""
     for f in dataclasses.fields(obj):
