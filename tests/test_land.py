@@ -65,7 +65,7 @@ def test_land_year_moves_consolidated_land_to_transferred(make_villages, make_pa
                       transferred=50.0, hilly=[False, True, False],
                       distance=[10.0, 1000.0, 1000.0])
     p = make_params()
-    land_year(v, consolidation=0.1, soe_blocks=5.0, huaiji=np.zeros(3, dtype=bool), fee=50.0,
+    land_year(v, consolidation=0.1, soe_plan=3000.0, huaiji=np.zeros(3, dtype=bool), fee=50.0,
               p=p, rng=np.random.default_rng(3))
     new = np.array([130.0 * W_MID, 130.0 * W_MID * 0.7, 0.0])
     np.testing.assert_allclose(v.fragmented, 270.0)
@@ -80,7 +80,7 @@ def test_land_year_books_the_soe_fee(make_villages, make_params):
     v = make_villages(2, farmland=1000.0, transferred=[100.0, 0.0], soe_land=[0.0, 200.0],
                       distance=1000.0)
     p = make_params(soe_fee=80.0)
-    land_year(v, consolidation=0.0, soe_blocks=0.0, huaiji=np.array([False, True]), fee=60.0,
+    land_year(v, consolidation=0.0, soe_plan=0.0, huaiji=np.array([False, True]), fee=60.0,
               p=p, rng=np.random.default_rng(0))
     np.testing.assert_allclose(v.income["land"], [100.0 * 60.0, 200.0 * 80.0])
 
@@ -129,7 +129,7 @@ def test_land_stocks_never_exceed_farmland(rows, consolidation, blocks, seed):
     rng = np.random.default_rng(seed)
     huaiji = rng.random(len(rows)) < 0.5
     for _ in range(3):
-        land_year(v, consolidation=consolidation, soe_blocks=blocks, huaiji=huaiji, fee=50.0,
+        land_year(v, consolidation=consolidation, soe_plan=blocks * 700.0, huaiji=huaiji, fee=50.0,
                   p=params(), rng=rng)
     used = v.fragmented + v.consolidated + v.transferred + v.soe_land
     assert (used <= v.farmland * (1 + 1e-9) + 1e-9).all()

@@ -140,7 +140,7 @@ class ModelParams:
     reservation_rent: float = nonneg(300.0, "households' net return from farming (yuan/mu/yr)")
     rent_free_hilly: float = share(0.7, "chance unprofitable hilly land goes rent-free")
     service_fee: float = nonneg(50.0, "collective's service fee on transferred land (yuan/mu/yr)")
-    soe_blocks: float = nonneg(11.0, "Huaiji SOE: blocks taken per year at push 1")
+    soe_plan_mu: float = nonneg(6500.0, "Huaiji SOE: land it plans to take a year at push 1 (mu)")
     soe_block_mu: float = nonneg(700.0, "Huaiji SOE: median block size (mu)")
     soe_fee: float = nonneg(80.0, "Huaiji SOE: fee or dividend to the collective (yuan/mu/yr)")
 

@@ -176,7 +176,7 @@ class ZhaoqingModel(mesa.Model):
             else p.consolidation_2023
         land.land_year(
             self.villages, consolidation=min(consolidation, 1.0),
-            soe_blocks=p.soe_blocks * (lp.soe_push if self.reform else 1.0) * self.scale,
+            soe_plan=p.soe_plan_mu * (lp.soe_push if self.reform else 1.0) * self.scale,
             huaiji=self.huaiji, fee=p.service_fee * (lp.service_fee_multiplier if self.reform
                                                      else 1.0),
             p=p, rng=self.streams["land"])

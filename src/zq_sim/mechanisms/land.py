@@ -12,7 +12,7 @@ The model follows the land that the collective mediates (the land behind the 4,5
   mountain areas); other unprofitable land stays with the households.
 - The collective earns a service fee per transferred mu a year.
 - Huaiji's state-owned enterprise (国有企业+土地流转+N) takes large blocks of free farmland in
-  Huaiji villages and pays the collective a fee or dividend per mu.
+  Huaiji villages, up to a yearly plan, and pays the collective a fee or dividend per mu.
 """
 
 from __future__ import annotations
@@ -45,14 +45,14 @@ def free_land(v: VillageState) -> np.ndarray:
     return np.maximum(v.farmland - v.fragmented - v.consolidated - v.transferred - v.soe_land, 0.0)
 
 
-def land_year(v: VillageState, *, consolidation: float, soe_blocks: float, huaiji: np.ndarray,
+def land_year(v: VillageState, *, consolidation: float, soe_plan: float, huaiji: np.ndarray,
               fee: float, p, rng: np.random.Generator) -> None:
     """Consolidate, transfer, let the SOE take blocks, and book the collective's land income.
 
     Args:
         v: village state (changed in place): land stocks, ``new_transfer`` and ``income['land']``.
         consolidation: share of fragmented land consolidated this year.
-        soe_blocks: expected number of blocks the Huaiji SOE takes this year.
+        soe_plan: land the Huaiji SOE plans to take this year (mu).
         huaiji: bool mask of Huaiji villages.
         fee: the collective's service fee (yuan/mu/yr).
         p: ModelParams.
@@ -72,22 +72,30 @@ def land_year(v: VillageState, *, consolidation: float, soe_blocks: float, huaij
     v.transferred += new
     v.new_transfer += new
 
-    soe_take(v, soe_blocks, huaiji, p, rng)
+    soe_take(v, soe_plan, huaiji, p, rng)
     v.income["land"] += v.transferred * fee + v.soe_land * p.soe_fee
 
 
-def soe_take(v: VillageState, blocks: float, huaiji: np.ndarray, p,
+def soe_take(v: VillageState, plan: float, huaiji: np.ndarray, p,
              rng: np.random.Generator) -> float:
-    """The Huaiji SOE takes Poisson(blocks) blocks of free land; returns the mu taken."""
-    k = rng.poisson(blocks)
+    """The Huaiji SOE takes blocks of free land until this year's plan (mu) is reached.
+
+    A state enterprise expands by plan: it takes whole blocks (sizes drawn around soe_block_mu)
+    until their sum reaches ``plan``, each in a Huaiji village drawn in proportion to its free
+    land times its households' willingness; a village gives no more than its free land.
+    Returns the mu taken.
+    """
     candidates = np.flatnonzero(huaiji)
-    if k == 0 or len(candidates) == 0:
+    if plan <= 0 or len(candidates) == 0 or p.soe_block_mu <= 0:
         return 0.0
     room = free_land(v)[candidates] * willingness(v, p)[candidates]
     if room.sum() <= 0:
         return 0.0
+    most = int(np.ceil(8.0 * plan / p.soe_block_mu)) + 1
+    sizes = p.soe_block_mu * np.exp(0.5 * rng.standard_normal(most))
+    k = min(int(np.searchsorted(np.cumsum(sizes), plan)) + 1, most)  # the block reaching the plan
+    sizes = sizes[:k]
     chosen = rng.choice(candidates, size=k, p=room / room.sum())
-    sizes = p.soe_block_mu * np.exp(0.5 * rng.standard_normal(k))
     wanted = np.bincount(np.searchsorted(candidates, chosen), weights=sizes,
                          minlength=len(candidates))
     taken = np.minimum(wanted, free_land(v)[candidates])
