@@ -9,7 +9,9 @@ Zhaoqing statistics bureau; targets: the seed article of 2025-01-02).
 
 from __future__ import annotations
 
+import copy
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -26,13 +28,20 @@ class DataError(ValueError):
     """A data file that is missing, malformed or inconsistent."""
 
 
+@lru_cache(maxsize=16)
+def _read_csv_cached(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    """A CSV file as strings, cached while the file is unchanged (sweeps read it per job)."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as exc:  # pandas raises several kinds for a broken file
+        raise DataError(f"{path}: cannot be read as CSV ({exc})") from exc
+
+
 def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except Exception as exc:  # pandas raises several kinds for a broken file
-        raise DataError(f"{path}: cannot be read as CSV ({exc})") from exc
+    stat = path.stat()
+    df = _read_csv_cached(str(path), stat.st_mtime_ns, stat.st_size).copy()
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
@@ -121,15 +130,21 @@ def check_town_counts(villages: pd.DataFrame, towns_path: Path, villages_path: P
                         f"{towns_path.name}")
 
 
+@lru_cache(maxsize=4)
+def _read_yaml_cached(path: str, mtime_ns: int, size: int):
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DataError(f"{path}: not valid YAML ({exc})") from exc
+
+
 def load_targets(data_dir: Path = DATA_DIR) -> dict:
     """The calibration targets: {name: {value, unit, kind, text, ...}} plus the years."""
     path = Path(data_dir) / "targets.yaml"
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise DataError(f"{path}: not valid YAML ({exc})") from exc
+    stat = path.stat()
+    doc = copy.deepcopy(_read_yaml_cached(str(path), stat.st_mtime_ns, stat.st_size))
     if not isinstance(doc, dict) or not isinstance(doc.get("targets"), dict):
         raise DataError(f"{path}: needs a 'targets' mapping")
     for name, t in doc["targets"].items():
