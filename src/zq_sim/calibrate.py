@@ -18,8 +18,8 @@
    equally good fits across starts; identifiability from the singular values of the Jacobian.
 6. Outputs: ``conf/model/calibrated.yaml`` (used by default runs from then on) and a report in
    ``experiments/calibration/`` with tables, a figure and the validation on held-out seeds.
-   ``calibration.quick=true`` is a seconds-long mode (for tests) that writes only into the Hydra
-   output folder.
+   ``calibration.quick=true`` is a smoke run of seconds (at most 3 seeds, one start of at most 8
+   steps, no validation) that writes only into the Hydra output folder.
 """
 
 from __future__ import annotations
@@ -71,14 +71,14 @@ class CalibrationSettings:
     """How the calibration runs."""
 
     seed: int = 777                 # root of the calibration seeds (not the run seeds)
-    seeds: int = 8                  # replicates per evaluation (common random numbers)
-    starts: int = 3                 # starting points: the prior, then random points in the box
-    max_evaluations: int = 60       # least_squares max_nfev per start
+    seeds: int = 20                 # replicates per evaluation (common random numbers)
+    starts: int = 2                 # starting points: the prior, then random points in the box
+    max_evaluations: int = 80       # least_squares max_nfev per start
     diff_step: float = 0.03         # finite-difference step, relative to the unit box
     prior_weight: float = 0.05      # pull toward the prior, per parameter in unit-box units
     floor_margin: float = 0.05      # the floor target must hold with this relative margin
     jobs: int = -1                  # parallel workers (joblib; -1: all cores)
-    quick: bool = False             # seconds-long mode: outputs only into the Hydra folder
+    quick: bool = False             # a smoke run: few seeds, one short start, Hydra folder only
     validation_replicates: int = 20
     validation_seed: int = 20240101  # the default run seed: never used in fitting
     write_config: bool = True       # write conf/model/calibrated.yaml (not in quick mode)
@@ -277,6 +277,9 @@ def calibrate(cfg: CalibrateConfig, out_dir: Path, echo=print) -> dict:
                           f"{', '.join(targets)}")
     targets = {k: dict(v, value=s.targets.get(k, v["value"])) for k, v in targets.items()
                if k in TARGET_METRICS and (not s.only_targets or k in s.only_targets)}
+    if s.quick:  # a smoke run: a few seeds, one short start
+        s = dataclasses.replace(s, seeds=min(s.seeds, 3), starts=1,
+                                max_evaluations=min(s.max_evaluations, 8))
     fit_seeds = replicate_seeds(s.seed, s.seeds)
     pb = Problem(base, s.parameters, targets, fit_seeds, s)
     rng = np.random.default_rng(s.seed)

@@ -1,7 +1,7 @@
 """Named reporters: one number per year from the village arrays.
 
 Each function takes arrays (not the model) so that it is tested on hand-made inputs; the model
-calls :func:`year_metrics` once a year.
+calls :func:`income_metrics` once a year (model.collect).
 """
 
 from __future__ import annotations
