@@ -1,8 +1,9 @@
 """Command line: ``python -m zq_sim [+scenario=NAME] [key=value ...]`` (Hydra).
 
-A thin wrapper around :func:`zq_sim.run.run`: it checks the scenario, experiment and model names and a single run's settings before
-Hydra starts (so a typo gets one line naming the choices), turns Hydra's config into the typed
-``RunConfig`` and writes into Hydra's output folder.
+A thin wrapper around :func:`zq_sim.run.run`: it checks the scenario, experiment and model
+names and a single run's settings before Hydra starts (so a typo gets one line naming the
+field and the choices), turns Hydra's config into the typed ``RunConfig`` and writes into
+Hydra's output folder.
 """
 
 from __future__ import annotations
