@@ -120,3 +120,23 @@ def test_cli_sweep_writes_one_summary_per_job(tmp_path):
     assert len(summaries) == 2
     names = {json.loads(p.read_text(encoding="utf-8"))["scenario"] for p in summaries}
     assert names == {"baseline", "no_reform"}
+
+
+def test_sweep_rerun_refuses_finished_jobs_and_resume_skips_them(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = [sys.executable, "-m", "zq_sim", "-m", "seed=1,2", "replicates=1", "years.end=2024",
+            "output.counterfactual=false", f"hydra.sweep.dir={sweep}"]
+    first = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    summaries = sorted(sweep.glob("*/summary.json"))
+    assert len(summaries) == 2
+    before = {p: p.read_bytes() for p in summaries}
+    again = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 1
+    assert "2 job(s) not run" in again.stderr
+    assert not list(sweep.rglob("FAILED.txt"))
+    assert {p: p.read_bytes() for p in summaries} == before
+    resumed = subprocess.run([*args, "resume=true"], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.count("skipped (resume)") == 2

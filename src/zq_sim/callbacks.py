@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 #: File a failed job leaves in its folder.
 FAILED = "FAILED.txt"
+#: File in the sweep folder listing the jobs refused because their folder holds a finished run.
+REFUSED = ".refused_jobs.txt"
 #: File a finished job leaves in its folder (written last by zq_sim.run).
 DONE = "summary.json"
 
@@ -150,8 +152,16 @@ class SweepMonitor(Callback):
         from zq_sim.config import OutputsExist
 
         if isinstance(error, OutputsExist):
-            # the folder holds a finished run: leave it as it is, add nothing to it
+            # the folder holds a finished run: leave it as it is, add nothing to it; note the
+            # refusal in the sweep folder so that the sweep can say so and exit non-zero
             log.error("job refused: %s", error)
+            sweep = OmegaConf.select(config, "hydra.sweep.dir")
+            if str(OmegaConf.select(config, "hydra.mode")).endswith("MULTIRUN") and sweep:
+                try:
+                    with open(Path(sweep) / REFUSED, "a", encoding="utf-8") as f:
+                        f.write(f"{out.name}\n")
+                except OSError as exc:
+                    log.error("could not note the refusal: %s", exc)
             if str(OmegaConf.select(config, "hydra.mode")).endswith("MULTIRUN"):
                 job_return.status = JobStatus.COMPLETED
                 job_return.return_value = None
@@ -172,6 +182,7 @@ class SweepMonitor(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Start the progress bar."""
         self._started = time.time() - 1.0  # file times can be coarser than the clock
+        (Path(config.hydra.sweep.dir) / REFUSED).unlink(missing_ok=True)
         if not self.progress:
             return
         self._stop = threading.Event()
@@ -202,12 +213,23 @@ class SweepMonitor(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         failed = sorted(p.parent for p in sweep_dir.rglob(FAILED)
                         if p.stat().st_mtime >= self._started)
-        if not failed:
+        refused_file = sweep_dir / REFUSED
+        refused = sorted(set(refused_file.read_text(encoding="utf-8").split())) \
+            if refused_file.is_file() else []
+        if not failed and not refused:
             return
-        lines = [f"zq_sim: {len(failed)} job(s) of the sweep failed; the others finished:"]
-        lines += [f"  {p.relative_to(sweep_dir)}: {_first_error(p / FAILED)}" for p in failed]
-        lines += [f"Each folder's {FAILED} says why and how to reproduce it. The report collects "
-                  f"the rest:  python -m zq_sim.report {sweep_dir}"]
+        lines = []
+        if failed:
+            lines += [f"zq_sim: {len(failed)} job(s) of the sweep failed; the others finished:"]
+            lines += [f"  {p.relative_to(sweep_dir)}: {_first_error(p / FAILED)}"
+                      for p in failed]
+            lines += [f"Each folder's {FAILED} says why and how to reproduce it. The report "
+                      f"collects the rest:  python -m zq_sim.report {sweep_dir}"]
+        if refused:
+            lines += [f"zq_sim: {len(refused)} job(s) not run: their folders hold finished runs, "
+                      f"left untouched (resume=true skips them; or choose another "
+                      f"hydra.sweep.dir):"]
+            lines += [f"  {name}" for name in refused]
         print("\n".join(lines), file=sys.stderr)
         sys.exit(1)
 
