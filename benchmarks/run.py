@@ -63,8 +63,7 @@ from zq_sim import data
 from zq_sim import model as model_module
 from zq_sim.config import RunConfig
 from zq_sim.mechanisms import companies
-from zq_sim.model import STREAMS, ZhaoqingModel
-from zq_sim.population import build_population
+from zq_sim.model import ZhaoqingModel
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALES = (1, 10, 100)
@@ -91,26 +90,9 @@ class ArrayKernel:
     """
 
     def __init__(self, cfg: RunConfig, seed: int, data_dir: str | None = None) -> None:
-        self.cfg = copy.deepcopy(cfg)
-        self.cfg.output.villages = False
-        self.p = self.cfg.model
-        self.policy = self.cfg.policy
-        self.seed = seed
-        children = np.random.SeedSequence(seed).spawn(len(STREAMS))
-        self.streams = {name: np.random.default_rng(s)
-                        for name, s in zip(STREAMS, children, strict=True)}
-        village_table, counties = model_module._tables(
-            str(data_dir or data.DATA_DIR), self.cfg.population.include_residents_committees)
-        self.scale = self.cfg.population.scale
-        self.population = build_population(village_table, counties, self.p,
-                                           self.streams["population"], self.scale)
-        self.villages = self.population.villages
-        self.contracts = self.population.contracts
-        self.companies = companies.CompanyTable()
-        self.huaiji = self.villages.county == self.population.counties.index("怀集县")
-        self.year = self.cfg.years.base - 1
-        self.records: list[dict] = []
-        self.panel: dict = {}
+        cfg = copy.deepcopy(cfg)
+        cfg.output.villages = False
+        self._build_state(cfg, seed, data_dir)  # the model's own set-up of its arrays
         self._form_initial_companies()
 
     def _form(self, counts: tuple[int, int, int], seed_capital: float) -> float:

@@ -47,7 +47,15 @@ class ZhaoqingModel(mesa.Model):
     def __init__(self, cfg: RunConfig | None = None, seed: int = 0,
                  data_dir: str | None = None) -> None:
         super().__init__(rng=seed)
-        self.cfg = cfg if cfg is not None else RunConfig()
+        self._build_state(cfg if cfg is not None else RunConfig(), seed, data_dir)
+        self.village_agents = [Village(self, i) for i in range(self.villages.n)]
+        self.operators = [LandOperator(self, "private"), LandOperator(self, "soe", "怀集县")]
+        self.company_agents: list[StrongVillageCompany] = []
+        self._form_initial_companies()
+
+    def _build_state(self, cfg: RunConfig, seed: int, data_dir: str | None) -> None:
+        """The arrays, streams and tables of the model (everything but Mesa's agents)."""
+        self.cfg = cfg
         self.p = self.cfg.model
         self.policy = self.cfg.policy
         self.seed = seed
@@ -66,10 +74,6 @@ class ZhaoqingModel(mesa.Model):
         self.year = self.cfg.years.base - 1
         self.records: list[dict] = []
         self.panel: dict[int, dict[str, np.ndarray]] = {}
-        self.village_agents = [Village(self, i) for i in range(self.villages.n)]
-        self.operators = [LandOperator(self, "private"), LandOperator(self, "soe", "怀集县")]
-        self.company_agents: list[StrongVillageCompany] = []
-        self._form_initial_companies()
 
     # ---------------------------------------------------------------- schedule
     def step(self) -> None:
