@@ -86,6 +86,8 @@ BAD = {
     "replicates=abc": ["replicates", "abc"],
     "policy.talent.targeting=east": ["policy.talent.targeting", "weak"],
     "population.scale=0": ["population.scale"],
+    "+experiment=nosuch": ["experiment", "scenario_comparison"],
+    "model=nosuch": ["model", "calibrated", "priors"],
 }
 
 
