@@ -78,15 +78,31 @@ def test_village_panel_adds_up(stepped):
 
 
 def test_support_follows_last_years_accounts(stepped):
-    # support is budgeted on last year's recurring operating income: the one-off recovery of
-    # arrears does not count
+    # support is budgeted on last year's recurring operating income (the one-off recovery of
+    # arrears does not count) less the dividends of companies wound up this year
     model, years = stepped
     s = model.cfg.policy.support
+    n = model.villages.n
     assert (years[0]["support"] == 0).all()  # 2023: no support lever yet
+    closures = 0
     for before, now in zip(years, years[1:], strict=False):
         recurring = before["operating"] - before["parts"]["arrears"]
-        expected = s.gap_share * np.maximum(s.threshold - recurring, 0.0)
+        old, new = before["companies"], now["companies"]
+        closed = old.alive & ~new.alive[:old.k]
+        closures += int(closed.sum())
+        seats = np.flatnonzero(closed[old.m_company])
+        lost = np.bincount(old.m_village[seats], weights=old.m_paid[seats], minlength=n)
+        expected = s.gap_share * np.maximum(s.threshold - (recurring - lost), 0.0)
         np.testing.assert_allclose(now["support"], expected, rtol=1e-12)
+    assert closures > 0  # the check above has seen companies wound up
+
+
+def test_seat_dividends_add_up_to_what_villages_receive(stepped):
+    _, years = stepped
+    for y in years:
+        t = y["companies"]
+        received = np.bincount(t.m_village, weights=t.m_paid, minlength=len(y["operating"]))
+        np.testing.assert_allclose(received, y["parts"]["dividends"], rtol=1e-9, atol=1e-6)
 
 
 def test_no_nan_or_infinity(stepped):

@@ -52,6 +52,7 @@ class VillageState:
     prev_operating: np.ndarray  # last year's recurring operating income (without arrears)
     weak: np.ndarray = None     # bool: on the list of weak villages (reviewed every few years)
     weak_help: np.ndarray = None  # dividends paid to it first as a weak member, last business year
+    lost_dividends: np.ndarray = None  # last year's dividends from companies wound up this year
     # the year's flows
     income: dict[str, np.ndarray] = field(default_factory=dict)  # INCOME_PARTS
     support: np.ndarray = None  # fiscal support received (transfer)
@@ -69,6 +70,8 @@ class VillageState:
             self.weak = np.zeros(n, dtype=bool)
         if self.weak_help is None:
             self.weak_help = np.zeros(n)
+        if self.lost_dividends is None:
+            self.lost_dividends = np.zeros(n)
 
     @property
     def n(self) -> int:

@@ -7,10 +7,12 @@
   workshops, cold stores) given to villages by a targeting rule; a project is booked as the
   village's fixed assets and pays a yearly return drawn around a mean (a failed project, drawn
   below zero, pays nothing).
-- Support: towns pay villages whose recurring operating income last year (without one-off
-  arrears recovered) fell below a threshold a share of the shortfall, as a transfer. It is
-  budgeted on last year's accounts, so a village whose income drops this year can still end
-  below the threshold: the floor is a result, not a clamp.
+- Support: towns pay villages whose expected income fell below a threshold a share of the
+  shortfall, as a transfer. Expected income is last year's recurring operating income (without
+  one-off arrears recovered) less the dividends of companies wound up this year, the one change
+  the town knows of when it budgets (it is a party to the companies). Anything else that moves
+  this year's income (rents, tenders that find no tenant, company returns, own business) it
+  cannot see, so a village can still end below the threshold: the floor is a result, not a clamp.
 """
 
 from __future__ import annotations
@@ -82,6 +84,6 @@ def assistance_year(v: VillageState, *, fund: float, targeting: str, p,
     return float(sizes.sum())
 
 
-def support_transfer(prev_operating: np.ndarray, threshold: float, gap_share: float) -> np.ndarray:
-    """Fiscal support: gap_share x max(0, threshold - last year's operating income)."""
-    return gap_share * np.maximum(threshold - prev_operating, 0.0)
+def support_transfer(expected: np.ndarray, threshold: float, gap_share: float) -> np.ndarray:
+    """Fiscal support: gap_share x max(0, threshold - expected operating income)."""
+    return gap_share * np.maximum(threshold - expected, 0.0)

@@ -14,7 +14,8 @@ province-sized population needs no loop over companies either:
 - Failure: a yearly hazard that falls with the members' governance capacity, from the end of a
   grace period in which a young company lives on its start-up endowment (the "liability of
   adolescence" of organisational ecology); half the capital of a failed company goes back to
-  its members.
+  its members, and what it paid them last year is recorded as their lost dividends (support
+  is budgeted with it, ``ZhaoqingModel.close_accounts``).
 - Dividends: a share of profit; members on the list of weak villages (薄弱村, see
   ``ZhaoqingModel.review_weak_list``) are paid first up to a set amount when the policy says so,
   the rest by shares.
@@ -49,6 +50,7 @@ class CompanyTable:
     m_company: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     m_village: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     m_share: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    m_paid: np.ndarray = field(default_factory=lambda: np.zeros(0))  # seat's last dividend
 
     @property
     def k(self) -> int:
@@ -82,6 +84,7 @@ class CompanyTable:
             [self.m_company, np.repeat(np.arange(first, first + len(kind)), sizes)])
         self.m_village = np.concatenate([self.m_village, *members]).astype(int)
         self.m_share = np.concatenate([self.m_share, *shares])
+        self.m_paid = np.concatenate([self.m_paid, np.zeros(len(self.m_share) - len(self.m_paid))])
 
 
 def form_companies(t: CompanyTable, v: VillageState, *, counts: tuple[int, int, int],
@@ -182,9 +185,12 @@ def operate(t: CompanyTable, v: VillageState, *, return_shift: float, failure_mu
             year: int | None = None) -> None:
     """One business year of every live company; pay dividends into ``v.income['dividends']``.
 
-    Also records in ``v.weak_help`` what each village was paid first as a weak member.
+    Also records in ``v.weak_help`` what each village was paid first as a weak member, and in
+    ``v.lost_dividends`` the dividends it was paid last year by companies wound up this year
+    (what the town, a party to the companies, knows it will miss when it budgets support).
     """
     v.weak_help = np.zeros(v.n)
+    v.lost_dividends = np.zeros(v.n)
     if t.k == 0:
         return
     alive = t.alive.copy()
@@ -203,6 +209,7 @@ def operate(t: CompanyTable, v: VillageState, *, return_shift: float, failure_mu
     # a failed company returns half its capital to members by share
     refund = np.where(fails[t.m_company], 0.5 * np.maximum(t.capital, 0)[t.m_company], 0.0)
     v.funds += group_sums(refund * t.m_share, t.m_village, v.n)
+    v.lost_dividends = group_sums(np.where(fails[t.m_company], t.m_paid, 0.0), t.m_village, v.n)
     t.alive = alive & ~fails
     paying = t.alive & (profit > 0)
     pool = np.where(paying, p.payout * profit, 0.0)
@@ -214,6 +221,7 @@ def operate(t: CompanyTable, v: VillageState, *, return_shift: float, failure_mu
     if weak_first:
         first, _ = first_payments(pool, t.m_company, weak_seat, weak_amount)
         v.weak_help = group_sums(np.where(weak_seat, first[t.m_company], 0.0), t.m_village, v.n)
+    t.m_paid = seat_pay
     v.income["dividends"] += group_sums(seat_pay, t.m_village, v.n)
 
 
