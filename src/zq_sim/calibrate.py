@@ -71,7 +71,7 @@ class CalibrationSettings:
     """How the calibration runs."""
 
     seed: int = 777                 # root of the calibration seeds (not the run seeds)
-    seeds: int = 20                 # replicates per evaluation (common random numbers)
+    seeds: int = 40                 # replicates per evaluation (common random numbers)
     starts: int = 2                 # starting points: the prior, then random points in the box
     max_evaluations: int = 80       # least_squares max_nfev per start
     diff_step: float = 0.03         # finite-difference step, relative to the unit box
@@ -381,11 +381,16 @@ def validate_fit(cfg: RunConfig, s: CalibrationSettings, echo) -> dict:
             ts, panel = run_replicate(c, seed)
             frames.append(ts)
             panels.append(panel)
+        per_replicate = pd.DataFrame([target_values(f, c.years.calibration) for f in frames])
         ts = pd.concat(frames, ignore_index=True)
         ts.insert(0, "scenario", name)
         summary = summarise(c, ts, seeds, {})
         summary.pop("config", None)
         out[name] = {"summary": summary,
+                     # spread over replicates: how precisely the mean is known
+                     "target_sd": {k: float(per_replicate[k].std(ddof=1))
+                                   if len(per_replicate) > 1 else None
+                                   for k in per_replicate.columns},
                      "patterns": patterns(pd.concat(panels, ignore_index=True), c)}
     return out
 

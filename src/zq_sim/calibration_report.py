@@ -5,6 +5,7 @@ Reads only the result dictionary: it never runs the model.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -16,12 +17,34 @@ import pandas as pd  # noqa: E402
 TOLERANCE = 0.05
 
 
+def miss_chance(se_relative: float | None, tolerance: float = TOLERANCE) -> float | None:
+    """Chance that a model exactly on target misses it by more than ``tolerance``.
+
+    The mean over replicates is taken as normal with the given standard error (relative to the
+    target): 2 x (1 - Phi(tolerance / se)).
+    """
+    if se_relative is None or not math.isfinite(se_relative):
+        return None
+    if se_relative <= 0:
+        return 0.0
+    return math.erfc(tolerance / se_relative / math.sqrt(2.0))
+
+
 def target_table(report: dict) -> pd.DataFrame:
-    """Each target: reported value, held-out mean and 90% interval, relative error, met."""
-    held = report["validation"]["baseline"]["summary"]["targets"]
+    """Each target: reported value, held-out mean and 90% interval, relative error, met.
+
+    Also the standard error of the held-out mean relative to the target (replicate sd over the
+    square root of the replicates) and the chance that noise alone misses the tolerance.
+    """
+    base = report["validation"]["baseline"]
+    held = base["summary"]["targets"]
+    sds = base.get("target_sd", {})
+    reps = len(base["summary"]["seeds"])
     rows = []
     for name, value in report["targets"].items():
         s = held[name]
+        sd = sds.get(name)
+        se_rel = sd / math.sqrt(reps) / abs(value) if sd is not None and reps else None
         if name == "min_total_income":
             met = s["min"] is not None and s["min"] >= value
             err = None
@@ -30,7 +53,10 @@ def target_table(report: dict) -> pd.DataFrame:
             met = err is not None and abs(err) <= TOLERANCE
         rows.append({"target": name, "reported": value, "simulated_mean": s["mean"],
                      "p05": s["p05"], "p95": s["p95"], "min": s["min"],
-                     "relative_error": err, "met": met})
+                     "relative_error": err, "met": met,
+                     "se_of_mean": None if name == "min_total_income" else se_rel,
+                     "noise_miss_chance": None if name == "min_total_income"
+                     else miss_chance(se_rel)})
     return pd.DataFrame(rows)
 
 
@@ -114,8 +140,13 @@ def write_report(report: dict, out: Path) -> None:
         "seeds were never used in fitting (the default run seed). The floor is met when the "
         "lowest village of every replicate is at or above 150,000 yuan.",
         "",
-        "| target | reported | simulated mean | 90% interval | error | met |",
-        "|---|---:|---:|---:|---:|:---:|",
+        "'s.e.' is the standard error of the simulated mean (replicate sd over the square "
+        "root of the replicates), relative to the reported value; 'noise' is the chance that a "
+        "model whose expectation is exactly the reported value would still miss it by more "
+        f"than {TOLERANCE:.0%} on this many replicates.",
+        "",
+        "| target | reported | simulated mean | 90% interval | error | s.e. | noise | met |",
+        "|---|---:|---:|---:|---:|---:|---:|:---:|",
     ]
     for r in targets.itertuples():
         err = "" if r.relative_error is None or pd.isna(r.relative_error) else \
@@ -125,8 +156,19 @@ def write_report(report: dict, out: Path) -> None:
             held = report["validation"]["baseline"]["patterns"]["floor_held"]
             interval += (f" (lowest {_money(r.min)}; floor held in {held['replicates']} of "
                          f"{held['of']} replicates)")
+        se = "" if r.se_of_mean is None or pd.isna(r.se_of_mean) else f"{r.se_of_mean:.1%}"
+        noise = "" if r.noise_miss_chance is None or pd.isna(r.noise_miss_chance) else \
+            f"{r.noise_miss_chance:.0%}"
         lines.append(f"| {r.target} | {_money(r.reported)} | {_money(r.simulated_mean)} | "
-                     f"{interval} | {err} | {'yes' if r.met else 'NO'} |")
+                     f"{interval} | {err} | {se} | {noise} | {'yes' if r.met else 'NO'} |")
+    noisy = targets[targets["noise_miss_chance"].fillna(0) > 0.2]
+    if len(noisy):
+        lines += ["", "Targets that the mean of these replicates cannot check to "
+                  f"{TOLERANCE:.0%}: " + "; ".join(
+                      f"{r.target} (s.e. {r.se_of_mean:.1%}: a model exactly on target misses "
+                      f"by more than {TOLERANCE:.0%} with chance {r.noise_miss_chance:.0%})"
+                      for r in noisy.itertuples())
+                  + ". For these the check says more about the replicates than about the fit."]
     lines += ["", "![fit](fit.png)", "", "## Fitted parameters", "",
               "Standard errors: SMM sandwich with the moments' covariance over replicates (the "
               "reported figures treated as one draw of the model; their own measurement error "
