@@ -32,6 +32,7 @@ def stepped():
             "operating": v.operating_income().copy(),
             "parts": {k: a.copy() for k, a in v.income.items()},
             "support": v.support.copy(),
+            "lost_rent": v.lost_rent.copy(),
             "agent_operating": np.array([a.operating_income for a in model.village_agents]),
             "dividends_paid": float(t.dividends.sum()),
             "land": (v.farmland.copy(), v.fragmented.copy(), v.consolidated.copy(),
@@ -79,7 +80,8 @@ def test_village_panel_adds_up(stepped):
 
 def test_support_follows_last_years_accounts(stepped):
     # support is budgeted on last year's recurring operating income (the one-off recovery of
-    # arrears does not count) less the dividends of companies wound up this year
+    # arrears does not count) less the dividends of companies wound up this year and the rents
+    # of leases that found no new tenant (tests/test_three_assets.py checks those)
     model, years = stepped
     s = model.cfg.policy.support
     n = model.villages.n
@@ -92,9 +94,11 @@ def test_support_follows_last_years_accounts(stepped):
         closures += int(closed.sum())
         seats = np.flatnonzero(closed[old.m_company])
         lost = np.bincount(old.m_village[seats], weights=old.m_paid[seats], minlength=n)
-        expected = s.gap_share * np.maximum(s.threshold - (recurring - lost), 0.0)
+        expected = s.gap_share * np.maximum(
+            s.threshold - (recurring - lost - now["lost_rent"]), 0.0)
         np.testing.assert_allclose(now["support"], expected, rtol=1e-12)
     assert closures > 0  # the check above has seen companies wound up
+    assert any(y["lost_rent"].sum() > 0 for y in years[1:])  # and leases not re-let
 
 
 def test_seat_dividends_add_up_to_what_villages_receive(stepped):

@@ -259,3 +259,27 @@ def test_arrears_stay_recoverable_after_relet(make_villages, make_contracts, mak
     v.reset_flows()
     _year(v, c, p, year=2025, detect_hazard=1e9)  # a certain clean-up
     assert v.income["arrears"][0] == pytest.approx(2000.0 * 0.6)
+
+
+def test_lease_that_finds_no_tenant_is_recorded_as_lost_rent(make_villages, make_contracts,
+                                                             make_params):
+    # two villages; every contract expires in 2023 and is tendered (coverage 1) with no bidder,
+    # so none is re-let. Village 0's paid leases (900 + 300) are lost; the unpaid one (village
+    # 1's 1500) brought nothing, and village 1's lease running to 2030 is untouched.
+    v = make_villages(2)
+    c = make_contracts(4, village=[0, 0, 1, 1], rent=[900.0, 300.0, 1500.0, 700.0],
+                       status=[REGULAR, UNDERPRICED, UNPAID, REGULAR],
+                       end=[2023, 2023, 2023, 2030])
+    out = _year(v, c, make_params(), coverage=1.0, bidders=0.0)
+    assert out.unlet == 3 and out.deals == 0
+    assert v.lost_rent.tolist() == [1200.0, 0.0]
+    assert v.income["lease"].tolist() == [0.0, 700.0]
+
+
+def test_lease_re_let_is_not_lost(make_villages, make_contracts, make_params):
+    # off the platform (coverage 0) an expiring lease is always re-let
+    v = make_villages(1)
+    c = make_contracts(2, rent=[900.0, 300.0], end=2023)
+    _year(v, c, make_params(), coverage=0.0)
+    assert c.let.all()
+    assert v.lost_rent.tolist() == [0.0]

@@ -231,10 +231,11 @@ class ZhaoqingModel(mesa.Model):
                        - p.income_shock_sigma ** 2 / 2)
         v.income["own"] += v.own_base * shock * (1.0 + v.talent)
         if self.reform and s.enabled:
-            # budgeted on last year's recurring income, less the dividends of companies wound up
-            # this year: the town, a party to the companies, knows that stream has ended
-            v.support = assistance.support_transfer(v.prev_operating - v.lost_dividends,
-                                                    s.threshold, s.gap_share)
+            # budgeted on last year's recurring income less the streams the town knows have
+            # ended this year: dividends of companies wound up (it is a party to them) and rents
+            # of leases that found no new tenant on its platform
+            expected = v.prev_operating - v.lost_dividends - v.lost_rent
+            v.support = assistance.support_transfer(expected, s.threshold, s.gap_share)
         self._spent["support"] += float(v.support.sum())
         operating = v.operating_income()
         v.funds += p.retained_share * (operating + v.support)

@@ -53,6 +53,7 @@ class VillageState:
     weak: np.ndarray = None     # bool: on the list of weak villages (reviewed every few years)
     weak_help: np.ndarray = None  # dividends paid to it first as a weak member, last business year
     lost_dividends: np.ndarray = None  # last year's dividends from companies wound up this year
+    lost_rent: np.ndarray = None  # last year's rent of leases ended this year, not re-let
     # the year's flows
     income: dict[str, np.ndarray] = field(default_factory=dict)  # INCOME_PARTS
     support: np.ndarray = None  # fiscal support received (transfer)
@@ -72,6 +73,8 @@ class VillageState:
             self.weak_help = np.zeros(n)
         if self.lost_dividends is None:
             self.lost_dividends = np.zeros(n)
+        if self.lost_rent is None:
+            self.lost_rent = np.zeros(n)
 
     @property
     def n(self) -> int:

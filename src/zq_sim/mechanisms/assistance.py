@@ -9,10 +9,11 @@
   below zero, pays nothing).
 - Support: towns pay villages whose expected income fell below a threshold a share of the
   shortfall, as a transfer. Expected income is last year's recurring operating income (without
-  one-off arrears recovered) less the dividends of companies wound up this year, the one change
-  the town knows of when it budgets (it is a party to the companies). Anything else that moves
-  this year's income (rents, tenders that find no tenant, company returns, own business) it
-  cannot see, so a village can still end below the threshold: the floor is a result, not a clamp.
+  one-off arrears recovered) less the income streams the town knows have ended this year:
+  dividends of companies wound up (it is a party to the companies) and rents of leases that
+  found no new tenant (it runs the platform). How this year's going concerns do (rent levels,
+  company results, the split of dividends, own business) it cannot see, so a village can still
+  end below the threshold: the floor is a result, not a clamp.
 """
 
 from __future__ import annotations

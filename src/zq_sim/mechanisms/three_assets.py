@@ -15,6 +15,8 @@ A year of the register (all arrays over contracts, no loop over villages):
    the fair rent; price = max(reserve, second-highest value) when the best bid meets the reserve
    (second-price), else the asset stays vacant. Off the platform the rent is at a discount to the
    reserve, and the deal may turn irregular (more so where capacity is low).
+   A paid lease that ended without a new tenant is recorded as the village's lost rent (the
+   town, which runs the platform, knows it when it budgets support).
 4. Collection: rents of let, paid contracts are income; unpaid ones add to arrears.
 5. Petitions follow the stock of irregular contracts.
 """
@@ -172,6 +174,8 @@ def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: flo
     # 3. Letting: expiring and vacant contracts
     due = ~c.hidden & (~c.let | (c.end < year))
     idx = np.flatnonzero(due)
+    # rent a let, paying contract brought in until it ended; lost if no new tenant is found
+    ended_rent = np.where(c.let[idx] & (c.status[idx] != UNPAID), c.rent[idx], 0.0)
     fair_now = c.fair[idx] * rent_index
     reserve = fair_now * p.appraisal_ratio
     on_platform = c.registered[idx] & (rng.random(len(idx)) < coverage)
@@ -200,6 +204,8 @@ def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: flo
     c.platform[idx] = on_platform & let
     c.status[idx] = np.where(let, status, REGULAR)
     c.end[idx] = np.where(let, year + term - 1, year)
+    # leases that ended without a new tenant: the town runs the platform and knows
+    v.lost_rent = group_sums(np.where(let, 0.0, ended_rent), cv[idx], n)
 
     # 4. Collection
     unpaid_now = c.status == UNPAID
