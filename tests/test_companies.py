@@ -46,6 +46,24 @@ def test_split_dividends_weak_first_small_pool():
     np.testing.assert_allclose(pay, [150_000.0, 0.0, 150_000.0])
 
 
+def test_split_dividends_weak_first_cap_keeps_a_share_for_the_others():
+    # the same small pool with first payments capped at half of it: 75,000 to each weak seat
+    # first, the other 150,000 by shares to all three
+    pay = split_dividends(np.array([300_000.0]), COMPANY, SHARES,
+                          weak=np.array([True, False, True]), weak_first=True,
+                          weak_amount=200_000.0, cap=0.5)
+    np.testing.assert_allclose(pay, [75_000.0 + 75_000.0, 45_000.0, 75_000.0 + 30_000.0])
+    # a non-weak member keeps at least (1 - cap) of what its share would give it
+    assert pay[1] >= 0.5 * 300_000.0 * SHARES[1]
+
+
+def test_split_dividends_cap_does_not_bind_on_a_large_pool():
+    pay = split_dividends(np.array([1_000_000.0]), COMPANY, SHARES,
+                          weak=np.array([False, False, True]), weak_first=True,
+                          weak_amount=200_000.0, cap=0.5)
+    np.testing.assert_allclose(pay, [400_000.0, 240_000.0, 360_000.0])
+
+
 def test_split_dividends_weak_first_without_weak_members():
     pay = split_dividends(np.array([1_000_000.0]), COMPANY, SHARES, weak=np.zeros(3, dtype=bool),
                           weak_first=True, weak_amount=200_000.0)
@@ -67,15 +85,17 @@ def test_split_dividends_two_companies():
 @given(st.lists(st.tuples(st.integers(0, 3), st.floats(0.01, 1.0), st.booleans()),
                 min_size=1, max_size=12),
        st.lists(st.floats(0.0, 1e7), min_size=4, max_size=4), st.booleans(),
-       st.floats(0.0, 1e6))
-def test_split_dividends_pays_out_each_pool_exactly(seats, pools, weak_first, amount):
+       st.floats(0.0, 1e6), st.floats(0.0, 1.0))
+def test_split_dividends_pays_out_each_pool_exactly(seats, pools, weak_first, amount, cap):
     company = np.array([s[0] for s in seats])
     raw = np.array([s[1] for s in seats])
     share = raw / np.bincount(company, weights=raw, minlength=4)[company]
     weak = np.array([s[2] for s in seats])
     pool = np.array(pools) * (np.bincount(company, minlength=4) > 0)
-    pay = split_dividends(pool, company, share, weak, weak_first, amount)
+    pay = split_dividends(pool, company, share, weak, weak_first, amount, cap)
     assert (pay >= -1e-6).all()
+    # nobody gets less than (1 - cap) of what its share alone would give
+    assert (pay >= (1 - cap) * pool[company] * share - 1e-6).all() or not weak_first
     np.testing.assert_allclose(np.bincount(company, weights=pay, minlength=4), pool,
                                rtol=1e-9, atol=1e-6)
 

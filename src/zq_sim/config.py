@@ -229,6 +229,8 @@ class CompanyPolicy:
     seed_capital: float = nonneg(300_000.0, "public start-up capital per new company (yuan)")
     weak_first: bool = _f(True, "pay weak member villages first (as 下茆镇 did)")
     weak_first_amount: float = nonneg(200_000.0, "dividend a weak member receives first (yuan)")
+    weak_first_cap: float = share(
+        0.5, "largest share of a company's dividend pool that first payments to weak members take")
     failure_multiplier: float = nonneg(1.0, "company failure hazard relative to the prior")
     return_shock: float = _f(0.0, "shift of the mean return on capital", -1.0, 1.0)
 

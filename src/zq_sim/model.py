@@ -199,6 +199,7 @@ class ZhaoqingModel(mesa.Model):
             return_shift=cp.return_shock if self.shocked else 0.0,
             failure_multiplier=cp.failure_multiplier if self.shocked else 1.0,
             weak_first=cp.weak_first and self.reform, weak_amount=cp.weak_first_amount,
+            weak_cap=cp.weak_first_cap,
             p=p, rng=rng, year=self.year)
 
     def run_pv(self) -> None:

@@ -18,7 +18,8 @@ province-sized population needs no loop over companies either:
   is budgeted with it, ``ZhaoqingModel.close_accounts``).
 - Dividends: a share of profit; members on the list of weak villages (薄弱村, see
   ``ZhaoqingModel.review_weak_list``) are paid first up to a set amount when the policy says so,
-  the rest by shares.
+  out of at most a set share of the pool (a tilt toward weak members, not the whole of the
+  others' dividends), the rest by shares.
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ def _contributions(v: VillageState, members: list[np.ndarray],
 
 def operate(t: CompanyTable, v: VillageState, *, return_shift: float, failure_multiplier: float,
             weak_first: bool, weak_amount: float, p, rng: np.random.Generator,
-            year: int | None = None) -> None:
+            year: int | None = None, weak_cap: float = 1.0) -> None:
     """One business year of every live company; pay dividends into ``v.income['dividends']``.
 
     Also records in ``v.weak_help`` what each village was paid first as a weak member, and in
@@ -217,33 +218,35 @@ def operate(t: CompanyTable, v: VillageState, *, return_shift: float, failure_mu
     t.dividends = pool
     weak_seat = v.weak[t.m_village] & seats_alive
     seat_pay = split_dividends(pool, t.m_company, t.m_share, weak=weak_seat,
-                               weak_first=weak_first, weak_amount=weak_amount)
+                               weak_first=weak_first, weak_amount=weak_amount, cap=weak_cap)
     if weak_first:
-        first, _ = first_payments(pool, t.m_company, weak_seat, weak_amount)
+        first, _ = first_payments(pool, t.m_company, weak_seat, weak_amount, weak_cap)
         v.weak_help = group_sums(np.where(weak_seat, first[t.m_company], 0.0), t.m_village, v.n)
     t.m_paid = seat_pay
     v.income["dividends"] += group_sums(seat_pay, t.m_village, v.n)
 
 
 def split_dividends(pool: np.ndarray, company: np.ndarray, share: np.ndarray, weak: np.ndarray,
-                    weak_first: bool, weak_amount: float) -> np.ndarray:
+                    weak_first: bool, weak_amount: float, cap: float = 1.0) -> np.ndarray:
     """Dividend per membership seat.
 
     Without weak-first, each seat gets pool x share. With it, weak seats first get
-    min(weak_amount, pool / number of weak seats) each; what is left goes by shares to all.
+    min(weak_amount, cap x pool / number of weak seats) each (first payments take at most the
+    share ``cap`` of the pool); what is left goes by shares to all.
     """
     if not weak_first:
         return pool[company] * share
-    first, n_weak = first_payments(pool, company, weak, weak_amount)
+    first, n_weak = first_payments(pool, company, weak, weak_amount, cap)
     rest = pool - first * n_weak
     return np.where(weak, first[company], 0.0) + rest[company] * share
 
 
 def first_payments(pool: np.ndarray, company: np.ndarray, weak: np.ndarray,
-                   weak_amount: float) -> tuple[np.ndarray, np.ndarray]:
+                   weak_amount: float, cap: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Per company: what each weak seat is paid first, and the number of weak seats."""
     n_weak = np.bincount(company, weights=weak.astype(float), minlength=len(pool))
-    first = np.where(n_weak > 0, np.minimum(weak_amount, pool / np.maximum(n_weak, 1)), 0.0)
+    first = np.where(n_weak > 0, np.minimum(weak_amount, cap * pool / np.maximum(n_weak, 1)),
+                     0.0)
     return first, n_weak
 
 
