@@ -32,8 +32,9 @@ its counterfactual, outputs written to a temporary folder) and a 20-job Hydra sw
 baseline (``python -m zq_sim -m seed=1,...,20 replicates=1 output.villages=false``), once with
 the configured joblib launcher (a worker per core) and once with ``hydra.launcher.n_jobs=1``
 (jobs one after the other), each job timed from the inside by ``zq_bench_timer.JobTimer``; the
-same model work as one run of 20 replicates (``python -m zq_sim seed=1 replicates=20``); and the
-time Hydra takes to compose one job's config, against a config of one key.
+same model work as one run of 20 replicates (``python -m zq_sim seed=1 replicates=20``) and as
+a job per core (``-m seed=1,2 replicates=10`` on 2 cores); and the time Hydra takes to compose
+one job's config, against a config of one key.
 
 The table goes to the terminal; the last line printed is one JSON object with every figure.
 """
@@ -403,12 +404,13 @@ def _figures(name: str, jobs: int, workers: int, wall: float, timings: list[dict
             "share_outside_model": 1.0 - model_s / (wall * workers)}
 
 
-def sweep(jobs: int = 20, launcher: str | None = None, env_set: dict | None = None) -> dict:
+def sweep(jobs: int = 20, launcher: str | None = None, env_set: dict | None = None,
+          replicates: int = 1) -> dict:
     """Time a jobs-job Hydra multirun of the baseline; the model's share from inside the jobs.
 
-    One replicate per job, seeds 1..jobs (``-m seed=1,...,jobs replicates=1``). ``launcher``:
-    None for the configured launcher (joblib, one worker per core), or an extra override such
-    as ``SEQUENTIAL``. ``env_set``: environment variables for the sweep.
+    Root seeds 1..jobs, ``replicates`` per job (``-m seed=1,...,jobs replicates=R``).
+    ``launcher``: None for the configured launcher (joblib, one worker per core), or an extra
+    override such as ``SEQUENTIAL``. ``env_set``: environment variables for the sweep.
     """
     seeds = ",".join(str(s) for s in range(1, jobs + 1))
     old_env = {k: os.environ.get(k) for k in env_set or {}}
@@ -416,7 +418,8 @@ def sweep(jobs: int = 20, launcher: str | None = None, env_set: dict | None = No
     try:
         with tempfile.TemporaryDirectory() as tmp:
             sweep_dir = Path(tmp) / "sweep"
-            args = ["-m", f"seed={seeds}", "replicates=1", *QUIET, f"hydra.sweep.dir={sweep_dir}"]
+            args = ["-m", f"seed={seeds}", f"replicates={replicates}", *QUIET,
+                    f"hydra.sweep.dir={sweep_dir}"]
             wall, _ = _zq_command(args + ([launcher] if launcher else []))
             timings = [json.loads(p.read_text())
                        for p in sweep_dir.glob("*/bench_timing.json")]
@@ -433,7 +436,7 @@ def sweep(jobs: int = 20, launcher: str | None = None, env_set: dict | None = No
     name = "joblib, n_jobs=1" if launcher == SEQUENTIAL else launcher or "joblib (default)"
     if env_set:
         name += ", " + " ".join(f"{k}={v}" for k, v in env_set.items())
-    return _figures(name, jobs, workers, wall, timings)
+    return _figures(name, jobs, workers, wall, timings, replicates)
 
 
 def replicates_run(replicates: int = 20) -> dict:
@@ -582,7 +585,8 @@ def table(result: dict) -> str:
                   f"{c['step_s']:.2f} + other {c['other_s']:.2f}"]
     for s in result.get("sweeps", []):
         reps = s["jobs"] * s["replicates_per_job"]
-        what = (f"sweep, {s['jobs']} jobs, launcher {s['launcher']} ({s['workers']} worker(s))"
+        what = (f"sweep, {s['jobs']} jobs x {s['replicates_per_job']} replicate(s), launcher "
+                f"{s['launcher']} ({s['workers']} worker(s))"
                 if s["jobs"] > 1 else f"{s['launcher']} (no sweep)")
         lines.append(
             f"{what}: {s['wall_s']:.1f} s wall, {s['s_per_replicate']:.2f} s/replicate, model "
@@ -641,8 +645,12 @@ def main(argv: list[str] | None = None) -> dict:
         result["city_run"] = city_run()
     if not args.skip_sweep:
         print("... sweeps", file=sys.stderr, flush=True)
+        # the same model work (jobs replicates) as jobs jobs, as one job, and as a job per core
+        cores = os.cpu_count() or 1
         kinds = [lambda: sweep(args.jobs), lambda: sweep(args.jobs, SEQUENTIAL),
                  lambda: replicates_run(args.jobs)]
+        if cores > 1 and args.jobs % cores == 0:
+            kinds.append(lambda: sweep(cores, replicates=args.jobs // cores))
         rounds = [[kind() for kind in kinds] for _ in range(max(args.sweep_repeats, 1))]
         result["sweeps"] = [min(runs, key=lambda r: r["wall_s"])
                             for runs in zip(*rounds, strict=True)]
