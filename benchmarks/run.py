@@ -31,7 +31,10 @@ Then the whole-city run (``zq_sim.run.run`` with the default RunConfig: 10 repli
 its counterfactual, outputs written to a temporary folder) and a 20-job Hydra sweep of the
 baseline (``python -m zq_sim -m seed=1,...,20 replicates=1 output.villages=false``), once with
 the configured joblib launcher (a worker per core) and once with ``hydra.launcher.n_jobs=1``
-(jobs one after the other), each job timed from the inside by ``zq_bench_timer.JobTimer``.
+(jobs one after the other), each job timed from the inside by ``zq_bench_timer.JobTimer``; the
+same model work as one run of 20 replicates (``python -m zq_sim seed=1 replicates=20``) and as
+a job per core (``-m seed=1,2 replicates=10`` on 2 cores); and the time Hydra takes to compose
+one job's config, against a config of one key.
 
 The table goes to the terminal; the last line printed is one JSON object with every figure.
 """
@@ -355,58 +358,137 @@ def _city_run_once() -> dict:
 
 #: Override that runs a sweep's jobs one after the other (in one joblib worker).
 SEQUENTIAL = "hydra.launcher.n_jobs=1"
+#: Hydra callback that times each job and the model inside it (benchmarks/zq_bench_timer.py).
+TIMER = "+hydra.callbacks.zq_bench_timer._target_=zq_bench_timer.JobTimer"
+#: Settings of every timed command: one replicate's model work is the same in all of them.
+QUIET = ["output.villages=false", "output.progress=false"]
 
 
-def sweep(jobs: int = 20, launcher: str | None = None, env_set: dict | None = None) -> dict:
+def _zq_command(args: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+    """Run ``python -m zq_sim ARGS`` with the job timer; (wall seconds, the finished process)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).resolve().parent), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "zq_sim", *args, TIMER], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"zq_sim {' '.join(args)} failed ({proc.returncode}):\n"
+                           f"{proc.stderr[-3000:]}")
+    return wall, proc
+
+
+def _import_s() -> float:
+    """A fresh interpreter importing the entry point and the run module (what a worker pays)."""
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import zq_sim.__main__, zq_sim.run"], cwd=ROOT,
+                   check=True)
+    return time.perf_counter() - t
+
+
+def _figures(name: str, jobs: int, workers: int, wall: float, timings: list[dict],
+             replicates: int = 1) -> dict:
+    model_s = sum(t["model_s"] for t in timings)
+    job_s = sum(t["job_s"] for t in timings)
+    # per job: worker time outside Hydra's on_job_start..on_job_end (interpreter start-up and
+    # imports, joblib workers, composing each job's config, Hydra's logging and .hydra files)
+    # and inside it but outside the model (typed config, summary, writing the outputs)
+    return {"launcher": name, "jobs": jobs, "replicates_per_job": replicates, "workers": workers,
+            "wall_s": wall, "s_per_job": wall / jobs, "model_s_per_job": model_s / jobs,
+            "job_s_per_job": job_s / jobs, "interpreter_import_s": _import_s(),
+            "around_jobs_s_per_job": (wall * workers - job_s) / jobs,
+            "in_job_not_model_s_per_job": (job_s - model_s) / jobs,
+            "s_per_replicate": wall / (jobs * replicates),
+            # share of the worker time (wall x workers) not spent in the model
+            "share_outside_model": 1.0 - model_s / (wall * workers)}
+
+
+def sweep(jobs: int = 20, launcher: str | None = None, env_set: dict | None = None,
+          replicates: int = 1) -> dict:
     """Time a jobs-job Hydra multirun of the baseline; the model's share from inside the jobs.
 
+    Root seeds 1..jobs, ``replicates`` per job (``-m seed=1,...,jobs replicates=R``).
     ``launcher``: None for the configured launcher (joblib, one worker per core), or an extra
     override such as ``SEQUENTIAL``. ``env_set``: environment variables for the sweep.
     """
     seeds = ",".join(str(s) for s in range(1, jobs + 1))
-    with tempfile.TemporaryDirectory() as tmp:
-        sweep_dir = Path(tmp) / "sweep"
-        cmd = [sys.executable, "-m", "zq_sim", "-m", f"seed={seeds}", "replicates=1",
-               "output.villages=false", "output.progress=false", f"hydra.sweep.dir={sweep_dir}",
-               "+hydra.callbacks.zq_bench_timer._target_=zq_bench_timer.JobTimer"]
-        if launcher:
-            cmd.append(launcher)
-        env = dict(os.environ, **(env_set or {}))
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(Path(__file__).resolve().parent), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        t = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - t
-        if proc.returncode != 0:
-            raise RuntimeError(f"sweep failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-        timings = [json.loads(p.read_text())
-                   for p in sweep_dir.glob("*/bench_timing.json")]
-        done = len(list(sweep_dir.glob("*/summary.json")))
+    old_env = {k: os.environ.get(k) for k in env_set or {}}
+    os.environ.update(env_set or {})
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            sweep_dir = Path(tmp) / "sweep"
+            args = ["-m", f"seed={seeds}", f"replicates={replicates}", *QUIET,
+                    f"hydra.sweep.dir={sweep_dir}"]
+            wall, _ = _zq_command(args + ([launcher] if launcher else []))
+            timings = [json.loads(p.read_text())
+                       for p in sweep_dir.glob("*/bench_timing.json")]
+            done = len(list(sweep_dir.glob("*/summary.json")))
+    finally:
+        for k, v in old_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     if len(timings) != jobs or done != jobs:
         raise RuntimeError(f"sweep: {done} summaries and {len(timings)} timings for {jobs} jobs")
-    # a fresh interpreter importing the entry point and the run module: paid by the sweep's
-    # process and again by every joblib worker
-    t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import zq_sim.__main__, zq_sim.run"], cwd=ROOT,
-                   check=True)
-    import_s = time.perf_counter() - t
-    model_s = sum(t["model_s"] for t in timings)
-    job_s = sum(t["job_s"] for t in timings)
     workers = 1 if launcher == SEQUENTIAL else min(os.cpu_count() or 1, jobs)
-    # per job: worker time outside Hydra's on_job_start..on_job_end (interpreter start-up and
-    # imports, joblib workers, composing each job's config, Hydra's logging and .hydra files)
-    # and inside it but outside the model (typed config, summary, writing the outputs)
-    around_jobs = (wall * workers - job_s) / jobs
-    in_job_not_model = (job_s - model_s) / jobs
     name = "joblib, n_jobs=1" if launcher == SEQUENTIAL else launcher or "joblib (default)"
     if env_set:
         name += ", " + " ".join(f"{k}={v}" for k, v in env_set.items())
-    return {"launcher": name, "jobs": jobs, "workers": workers,
-            "wall_s": wall, "s_per_job": wall / jobs, "model_s_per_job": model_s / jobs,
-            "job_s_per_job": job_s / jobs, "interpreter_import_s": import_s,
-            "around_jobs_s_per_job": around_jobs, "in_job_not_model_s_per_job": in_job_not_model,
-            # share of the worker time (wall x workers) not spent in the model
-            "share_outside_model": 1.0 - model_s / (wall * workers)}
+    return _figures(name, jobs, workers, wall, timings, replicates)
+
+
+def replicates_run(replicates: int = 20) -> dict:
+    """Time the same model work as a ``replicates``-job seed sweep, as one run.
+
+    ``python -m zq_sim seed=1 replicates=N`` (no ``-m``): N replicates (each with its
+    counterfactual) in one process, one Hydra job. Its replicates' seeds are spawned from seed 1
+    rather than being 1..N: other draws of the same model, the same work.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        wall, _ = _zq_command(["seed=1", f"replicates={replicates}", *QUIET,
+                               f"hydra.run.dir={out}"])
+        timings = [json.loads((out / "bench_timing.json").read_text())]
+        if not (out / "summary.json").is_file():
+            raise RuntimeError("replicates run: no summary.json")
+    return _figures(f"one run, replicates={replicates}", 1, 1, wall, timings, replicates)
+
+
+def hydra_compose(repeats: int = 5, configs: int = 10) -> dict:
+    """Seconds Hydra takes to compose one job's config (``load_sweep_config``), in-process.
+
+    Hydra composes every job's config twice: in the launching process, to check the whole
+    sweep before it starts (``Sweeper.validate_batch_is_legal``), and again where the job runs.
+    ``floor_s`` is the same for a config of one key with the joblib launcher: Hydra's own part.
+    """
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+
+    import zq_sim.__main__ as cli
+
+    def per_config(conf_dir: str, overrides: list[str], job: Callable[[int], list[str]]) -> float:
+        with initialize_config_dir(config_dir=conf_dir, version_base="1.3"):
+            loader = GlobalHydra.instance().config_loader()
+            master = loader.load_configuration("config", overrides=overrides,
+                                               run_mode=RunMode.MULTIRUN)
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                for i in range(configs):
+                    loader.load_sweep_config(master, job(i))
+                times.append((time.perf_counter() - t) / configs)
+        return min(times)
+
+    zq = per_config(str(cli.CONF_DIR), ["replicates=1", *QUIET],
+                    lambda i: [f"seed={i + 1}", "replicates=1", *QUIET])
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "config.yaml").write_text("defaults:\n  - override hydra/launcher: joblib\n"
+                                               "  - _self_\nseed: 0\n")
+        floor = per_config(tmp, [], lambda i: [f"seed={i + 1}"])
+    return {"config_s": zq, "floor_s": floor}
 
 
 def machine() -> dict:
@@ -491,7 +573,7 @@ def table(result: dict) -> str:
     head = f"{'':34}" + "".join(f"{s + 'x':>14}" for s in scales)
     lines = [f"zq_sim benchmark: {result['years']} years, 1 replicate, best of repeats "
              f"({', '.join(f'{s}x: {v['repeats']}' for s, v in scales.items())})", head]
-    for label, key, fmt in rows:
+    for label, key, fmt in rows if scales else []:
         cells = "".join(f"{fmt.format(v[key]) if key in v else 'n/a':>14}"
                         for v in scales.values())
         lines.append(f"{label:34}{cells}")
@@ -502,14 +584,22 @@ def table(result: dict) -> str:
                   f"total {c['total_s']:.2f} s = set-up {c['setup_s']:.2f} + stepping "
                   f"{c['step_s']:.2f} + other {c['other_s']:.2f}"]
     for s in result.get("sweeps", []):
+        reps = s["jobs"] * s["replicates_per_job"]
+        what = (f"sweep, {s['jobs']} jobs x {s['replicates_per_job']} replicate(s), launcher "
+                f"{s['launcher']} ({s['workers']} worker(s))"
+                if s["jobs"] > 1 else f"{s['launcher']} (no sweep)")
         lines.append(
-            f"sweep, {s['jobs']} jobs, launcher {s['launcher']} ({s['workers']} worker(s)): "
-            f"{s['wall_s']:.1f} s wall, {s['s_per_job']:.2f} s/job, model "
-            f"{s['model_s_per_job']:.2f} s/job, outside the model "
+            f"{what}: {s['wall_s']:.1f} s wall, {s['s_per_replicate']:.2f} s/replicate, model "
+            f"{s['model_s_per_job'] * s['jobs'] / reps:.2f} s/replicate, outside the model "
             f"{s['share_outside_model']:.0%}\n    per job: model {s['model_s_per_job']:.3f} s, "
             f"rest of the job {s['in_job_not_model_s_per_job']:.3f} s, around the job "
             f"{s['around_jobs_s_per_job']:.3f} s (worker-seconds); a python start + imports: "
             f"{s['interpreter_import_s']:.2f} s")
+    if "hydra_compose" in result:
+        c = result["hydra_compose"]
+        lines.append(f"Hydra composing one job's config (twice per job): "
+                     f"{c['config_s'] * 1000:.0f} ms; a one-key config: "
+                     f"{c['floor_s'] * 1000:.0f} ms")
     if "targets" in result:
         lines.append("")
         for name, t in result["targets"].items():
@@ -530,7 +620,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--years", type=int, default=YEARS)
     ap.add_argument("--repeats", type=int, default=None, help="repeats at every scale")
     ap.add_argument("--jobs", type=int, default=20, help="jobs of the timed sweep")
+    ap.add_argument("--sweep-repeats", type=int, default=2,
+                    help="rounds of the sweeps (interleaved; the fastest of each kept)")
     ap.add_argument("--skip-sweep", action="store_true")
+    ap.add_argument("--only-sweep", action="store_true",
+                    help="the sweeps alone (no scales, no whole-city run)")
     ap.add_argument("--skip-city", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
     args = ap.parse_args(argv)
@@ -542,18 +636,27 @@ def main(argv: list[str] | None = None) -> dict:
     model_module._tables(str(data.DATA_DIR), False)
     result["kernel_matches_model"] = kernel_matches_model(1, args.years)
     result["scales"] = {}
-    for scale in args.scales:
+    for scale in [] if args.only_sweep else args.scales:
         print(f"... scale {scale}x", file=sys.stderr, flush=True)
         result["scales"][str(scale)] = measure_scale(
             scale, args.years, args.repeats, args.repeats, memory=not args.skip_memory)
-    if not args.skip_city:
+    if not (args.skip_city or args.only_sweep):
         print("... whole-city run", file=sys.stderr, flush=True)
         result["city_run"] = city_run()
     if not args.skip_sweep:
         print("... sweeps", file=sys.stderr, flush=True)
-        result["sweeps"] = [sweep(args.jobs), sweep(args.jobs, SEQUENTIAL)]
+        # the same model work (jobs replicates) as jobs jobs, as one job, and as a job per core
+        cores = os.cpu_count() or 1
+        kinds = [lambda: sweep(args.jobs), lambda: sweep(args.jobs, SEQUENTIAL),
+                 lambda: replicates_run(args.jobs)]
+        if cores > 1 and args.jobs % cores == 0:
+            kinds.append(lambda: sweep(cores, replicates=args.jobs // cores))
+        rounds = [[kind() for kind in kinds] for _ in range(max(args.sweep_repeats, 1))]
+        result["sweeps"] = [min(runs, key=lambda r: r["wall_s"])
+                            for runs in zip(*rounds, strict=True)]
         result["sweep"] = result["sweeps"][0]
-    result["targets"] = check_targets(result)
+        result["hydra_compose"] = hydra_compose()
+    result["targets"] = check_targets(result) if result["scales"] else {}
     result["peak_rss_mb"] = peak_rss_mb()
     result["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     print(table(result))

@@ -69,3 +69,16 @@ def test_sweep_times_its_jobs(bench):
     out = bench.sweep(jobs=2, launcher=bench.SEQUENTIAL)
     assert out["jobs"] == 2 and out["wall_s"] > out["model_s_per_job"] > 0
     assert 0 <= out["share_outside_model"] <= 1
+
+
+@pytest.mark.slow
+def test_one_run_of_replicates_times_its_job(bench):
+    out = bench.replicates_run(replicates=2)
+    assert out["jobs"] == 1 and out["replicates_per_job"] == 2
+    assert out["wall_s"] > out["model_s_per_job"] > 0
+    assert 0 <= out["share_outside_model"] <= 1
+
+
+def test_hydra_compose_is_timed(bench):
+    out = bench.hydra_compose(repeats=1, configs=2)
+    assert out["config_s"] > 0 and out["floor_s"] > 0

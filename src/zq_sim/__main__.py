@@ -19,7 +19,6 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from zq_sim.config import ConfigError, OutputsExist, RunConfig
-from zq_sim.data import DataError
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
@@ -82,6 +81,9 @@ def _comparable(config: dict) -> dict:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def app(cfg: DictConfig) -> None:
     """Run one configuration into Hydra's output folder."""
+    # imported here, in the process that runs the job: the process launching a parallel sweep
+    # needs neither the model nor pandas
+    from zq_sim.data import DataError
     from zq_sim.run import run
 
     hydra_cfg = HydraConfig.get()

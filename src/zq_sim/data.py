@@ -86,7 +86,26 @@ def load_counties(data_dir: Path = DATA_DIR) -> pd.DataFrame:
 
 
 def load_villages(data_dir: Path = DATA_DIR, include_residents: bool = False) -> pd.DataFrame:
-    """Every village-level unit (NBS 2023), optionally with residents' committees."""
+    """Every village-level unit (NBS 2023), optionally with residents' committees.
+
+    The checked list is kept while its three files are unchanged: every job of a sweep checks
+    the data before it runs, and a worker runs many jobs. Each call gets its own copy.
+    """
+    names = ("zhaoqing_village_units_2023.csv", "counties.csv", "zhaoqing_towns_2023.csv")
+    try:
+        stamp = tuple((name, st.st_mtime_ns, st.st_size)
+                      for name in names for st in [(Path(data_dir) / name).stat()])
+    except OSError:  # a missing file: the checks say which
+        return _load_villages(Path(data_dir), include_residents)
+    return _load_villages_cached(str(data_dir), include_residents, stamp).copy()
+
+
+@lru_cache(maxsize=8)
+def _load_villages_cached(data_dir: str, include_residents: bool, stamp: tuple) -> pd.DataFrame:
+    return _load_villages(Path(data_dir), include_residents)
+
+
+def _load_villages(data_dir: Path, include_residents: bool) -> pd.DataFrame:
     path = Path(data_dir) / "zhaoqing_village_units_2023.csv"
     df = _read_csv(path, ["code", "name", "kind", "town_code", "town_name", "county"])
     bad = ~df["kind"].isin(VILLAGE_KINDS)
