@@ -33,7 +33,8 @@ baseline (``python -m zq_sim -m seed=1,...,20 replicates=1 output.villages=false
 the configured joblib launcher (a worker per core) and once with ``hydra.launcher.n_jobs=1``
 (jobs one after the other), each job timed from the inside by ``zq_bench_timer.JobTimer``; the
 same model work as one run of 20 replicates (``python -m zq_sim seed=1 replicates=20``) and as
-a job per core (``-m seed=1,2 replicates=10`` on 2 cores); and the time Hydra takes to compose
+a job per core (``-m seed=1,2 replicates=10`` on 2 cores); the 20-job sweep again with the
+default replicates per job (10), the sweep as users run it; and the time Hydra takes to compose
 one job's config, against a config of one key.
 
 The table goes to the terminal; the last line printed is one JSON object with every figure.
@@ -362,6 +363,8 @@ SEQUENTIAL = "hydra.launcher.n_jobs=1"
 TIMER = "+hydra.callbacks.zq_bench_timer._target_=zq_bench_timer.JobTimer"
 #: Settings of every timed command: one replicate's model work is the same in all of them.
 QUIET = ["output.villages=false", "output.progress=false"]
+#: Replicates per job when a user does not say (conf/config.yaml).
+DEFAULT_REPLICATES = RunConfig().replicates
 
 
 def _zq_command(args: list[str]) -> tuple[float, subprocess.CompletedProcess]:
@@ -651,6 +654,8 @@ def main(argv: list[str] | None = None) -> dict:
                  lambda: replicates_run(args.jobs)]
         if cores > 1 and args.jobs % cores == 0:
             kinds.append(lambda: sweep(cores, replicates=args.jobs // cores))
+        # and the sweep as users run it: the same jobs with the default replicates per job
+        kinds.append(lambda: sweep(args.jobs, replicates=DEFAULT_REPLICATES))
         rounds = [[kind() for kind in kinds] for _ in range(max(args.sweep_repeats, 1))]
         result["sweeps"] = [min(runs, key=lambda r: r["wall_s"])
                             for runs in zip(*rounds, strict=True)]
