@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from zq_sim.calibration_report import miss_chance, target_table
+from zq_sim.calibration_report import loose_parameters, miss_chance, target_table
 
 
 def test_miss_chance_is_the_two_sided_normal_tail():
@@ -42,3 +42,9 @@ def test_target_table_reports_standard_error_and_noise():
 def test_a_precise_target_has_little_noise():
     table = target_table(_report(sd=0.003)).set_index("target")
     assert table.loc["growth", "noise_miss_chance"] < 1e-6
+
+
+def test_loose_parameters_are_those_the_targets_barely_move():
+    ident = {"column_norms": {"a": 5.0, "b": 0.05, "c": 0.2}}
+    assert loose_parameters(ident) == ["b"]
+    assert loose_parameters({"column_norms": {}}) == []

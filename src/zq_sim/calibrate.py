@@ -76,7 +76,7 @@ class CalibrationSettings:
     max_evaluations: int = 80       # least_squares max_nfev per start
     diff_step: float = 0.03         # finite-difference step, relative to the unit box
     prior_weight: float = 0.05      # pull toward the prior, per parameter in unit-box units
-    floor_margin: float = 0.15      # the floor target must hold with this relative margin
+    floor_margin: float = 0.25      # the floor target must hold with this relative margin
     jobs: int = -1                  # parallel workers (joblib; -1: all cores)
     quick: bool = False             # a smoke run: few seeds, one short start, Hydra folder only
     validation_replicates: int = 20
@@ -343,6 +343,9 @@ def calibrate(cfg: CalibrateConfig, out_dir: Path, echo=print) -> dict:
         "seconds": elapsed,
         "validation": validation,
         "quick": s.quick,
+        "settings": {"seeds": s.seeds, "starts": s.starts, "floor_margin": s.floor_margin,
+                     "prior_weight": s.prior_weight, "diff_step": s.diff_step,
+                     "max_evaluations": s.max_evaluations},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "calibration.json").write_text(json.dumps(_clean(report), indent=2,
