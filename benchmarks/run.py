@@ -66,7 +66,6 @@ import numpy as np
 from zq_sim import data
 from zq_sim import model as model_module
 from zq_sim.config import RunConfig
-from zq_sim.mechanisms import companies
 from zq_sim.model import ZhaoqingModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,12 +97,13 @@ class ArrayKernel:
         cfg.output.villages = False
         self._build_state(cfg, seed, data_dir)  # the model's own set-up of its arrays
         self._form_initial_companies()
+        self._fund_initial_projects()
 
-    def _form(self, counts: tuple[int, int, int], seed_capital: float) -> float:
-        """Form companies (the model's ``_form`` without making an agent per company)."""
-        return companies.form_companies(
-            self.companies, self.villages, counts=counts, year=self.year,
-            seed_capital=seed_capital, p=self.p, rng=self.streams["companies"])
+    def _add_company_agents(self, before: int) -> None:
+        """No StrongVillageCompany agent for a new company (the model makes one)."""
+
+    def _remove_company_agents(self, failed) -> None:
+        """No agent to remove for a failed company."""
 
 
 # Borrow every other method and property of the model class (``step``, its stages, the levers,

@@ -33,7 +33,7 @@ _VILLAGE_DEFAULTS = {
     "transferred": (0.0, float), "soe_land": (0.0, float), "offfarm": (0.5, float),
     "aged": (0.3, float), "distance": (10.0, float), "margin_factor": (1.0, float),
     "pv_kw": (0.0, float), "pv_age": (0.0, float), "pv_owned": (False, bool),
-    "assist_assets": (0.0, float), "assist_rate": (0.0, float), "talent": (0.0, float),
+    "assist_assets": (0.0, float), "talent": (0.0, float),
     "prev_operating": (0.0, float),
 }
 

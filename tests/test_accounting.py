@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from zq_sim.agents import StrongVillageCompany
 from zq_sim.mechanisms.companies import TOWN, UNION, VILLAGE
 from zq_sim.model import ZhaoqingModel
 from zq_sim.state import INCOME_PARTS
@@ -183,20 +184,25 @@ def test_company_members_are_real_villages_of_their_town(stepped):
             assert len(members) == 1
         if t.kind[j] in (UNION, TOWN):
             assert len(members) >= 2
-        if t.kind[j] == TOWN:
-            assert sorted(members.tolist()) == np.flatnonzero(v.town == t.town[j]).tolist()
         assert t.m_share[t.m_company == j].sum() == pytest.approx(1.0)
-    # at most one live village-level company per village, and one live town union per town
+    # at most one live village-level company per village, and one live union of each kind per
+    # town; no village a member of more live companies than allowed
     live_village = t.alive & (t.kind == VILLAGE)
     seats = t.m_village[live_village[t.m_company]]
     assert len(np.unique(seats)) == len(seats)
-    towns = t.town[t.alive & (t.kind == TOWN)]
-    assert len(np.unique(towns)) == len(towns)
+    for kind in (UNION, TOWN):
+        towns = t.town[t.alive & (t.kind == kind)]
+        assert len(np.unique(towns)) == len(towns)
+    assert (t.memberships(v.n) <= model.p.max_memberships).all()
 
 
 def test_company_agents_mirror_the_table(stepped):
     model, _ = stepped
-    assert len(model.company_agents) == model.companies.k
+    # live companies are agents; failed ones have left the model's agents
+    assert sorted(a.row for a in model.company_agents) == np.flatnonzero(
+        model.companies.alive).tolist()
+    in_model = {a.row for a in model.agents if isinstance(a, StrongVillageCompany)}
+    assert in_model == set(np.flatnonzero(model.companies.alive).tolist())
     agent = model.company_agents[-1]
     assert agent.members == model.companies.members(agent.row).tolist()
 

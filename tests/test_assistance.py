@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zq_sim.mechanisms.assistance import assistance_year, choose, support_transfer, talent_year
+from zq_sim.mechanisms.assistance import (
+    ProjectTable,
+    assistance_year,
+    choose,
+    support_transfer,
+    talent_year,
+)
 
 
 def test_support_transfer():
@@ -56,20 +62,29 @@ def test_talent_year_raises_and_fades(make_villages, make_params):
     np.testing.assert_allclose(v.capacity, [0.564, 0.5, 0.99])
 
 
+def _stock(village, value, rate, year) -> ProjectTable:
+    projects = ProjectTable()
+    projects.extend(np.array(village), np.array(value, dtype=float), np.array(rate), year)
+    return projects
+
+
 def test_assistance_year_without_fund_keeps_returns(make_villages, make_params):
-    v = make_villages(2, assist_assets=[1.0e6, 0.0], assist_rate=[0.05, 0.0], fixed_assets=0.0)
-    spent = assistance_year(v, fund=0.0, targeting="weak", p=make_params(),
-                            rng=np.random.default_rng(0))
+    v = make_villages(2, fixed_assets=0.0)
+    projects = _stock([0], [1.0e6], [0.05], 2021)
+    spent = assistance_year(v, projects, fund=0.0, targeting="weak", year=2024,
+                            p=make_params(), rng=np.random.default_rng(0))
     assert spent == 0.0
     np.testing.assert_allclose(v.income["assistance"], [50_000.0, 0.0])
+    np.testing.assert_allclose(v.assist_assets, [1.0e6, 0.0])
     assert (v.fixed_assets == 0).all()
 
 
 def test_assistance_year_books_projects(make_villages, make_params):
     p = make_params(assist_return_sd=0.0, assist_return=0.08)
-    v = make_villages(3, prev_operating=[10.0, 20.0, 30.0], fixed_assets=0.0,
-                      assist_assets=[0.0, 0.0, 2.0e6], assist_rate=[0.0, 0.0, 0.05])
-    spent = assistance_year(v, fund=5.0e6, targeting="weak", p=p, rng=np.random.default_rng(4))
+    v = make_villages(3, prev_operating=[10.0, 20.0, 30.0], fixed_assets=0.0)
+    projects = _stock([2], [2.0e6], [0.05], 2023)
+    spent = assistance_year(v, projects, fund=5.0e6, targeting="weak", year=2024, p=p,
+                            rng=np.random.default_rng(4))
     added = v.assist_assets - np.array([0.0, 0.0, 2.0e6])
     assert spent > 0
     assert added.sum() == pytest.approx(spent)
@@ -77,3 +92,31 @@ def test_assistance_year_books_projects(make_villages, make_params):
     # new projects return 8%, the old stock of village 2 keeps 5%
     np.testing.assert_allclose(v.income["assistance"], 0.08 * added + [0.0, 0.0, 0.05 * 2.0e6])
     assert added[0] > 0  # the weakest village gets a project first
+
+
+@pytest.mark.parametrize(("year", "paid"), [(2021, True), (2035, True), (2036, False)])
+def test_a_project_pays_for_its_term_and_then_stops(make_villages, make_params, year, paid):
+    # funded in 2021 with a 15-year term: it pays 2021-2035, nothing from 2036
+    v = make_villages(1, fixed_assets=0.0)
+    projects = _stock([0], [1.0e6], [0.06], 2021)
+    assistance_year(v, projects, fund=0.0, targeting="weak", year=year,
+                    p=make_params(assist_term=15), rng=np.random.default_rng(0))
+    assert v.income["assistance"][0] == pytest.approx(60_000.0 if paid else 0.0)
+    assert v.assist_assets[0] == pytest.approx(1.0e6 if paid else 0.0)
+
+
+def test_the_model_starts_with_the_projects_of_2021_and_2022():
+    from zq_sim.config import RunConfig
+    from zq_sim.model import ZhaoqingModel
+
+    cfg = RunConfig()
+    cfg.output.villages = False
+    model = ZhaoqingModel(cfg, seed=3)
+    starts = set(model.projects.start.tolist())
+    assert starts == {2021, 2022}
+    # about assist_fund_2021 a year (Poisson count of lognormal projects)
+    per_year = model.projects.value.sum() / 2
+    assert 0.6 * cfg.model.assist_fund_2021 < per_year < 1.4 * cfg.model.assist_fund_2021
+    model.step()  # 2023: the stock pays its returns
+    assert model.villages.income["assistance"].sum() > 0.9 * (
+        model.projects.value * model.projects.rate)[model.projects.start < 2023].sum()

@@ -14,6 +14,7 @@ from zq_sim.mechanisms.companies import (
     CompanyTable,
     counts,
     form_companies,
+    form_stock,
     operate,
     split_dividends,
 )
@@ -101,23 +102,32 @@ def test_split_dividends_pays_out_each_pool_exactly(seats, pools, weak_first, am
 
 
 # ------------------------------------------------------------------ a company's business year
-def _one_company(capital=1.0e6, business=1.0e6, shares=(0.6, 0.4)) -> CompanyTable:
+NO_CROWD = np.array([1e18])  # a market so large that it is not crowded
+NO_WORKS = np.zeros(1)
+
+
+def _one_company(capital=1.0e6, capability=1.0e6, shares=(0.6, 0.4), kind=UNION) -> CompanyTable:
     t = CompanyTable()
-    t.extend(np.array([UNION]), np.array([0]), np.array([capital]), 2023, np.array([business]),
+    t.extend(np.array([kind]), np.array([0]), np.array([capital]), 2023, np.array([capability]),
              [np.array([0, 1])], [np.array(shares)])
     return t
+
+
+def _operate(t, v, p, demand=NO_CROWD, works=NO_WORKS, **kw):
+    args = {"return_shift": 0.0, "failure_multiplier": 1.0, "weak_first": False,
+            "weak_amount": 100_000.0, **kw}
+    return operate(t, v, demand=demand, works=works, p=p, rng=np.random.default_rng(0), **args)
 
 
 def test_operate_profit_and_dividends_by_share(make_villages, make_params):
     t = _one_company()
     v = make_villages(2, prev_operating=[500_000.0, 100_000.0])
-    p = make_params(return_sd=0.0, failure_hazard=0.0)
-    operate(t, v, return_shift=0.0, failure_multiplier=1.0, weak_first=False,
-            weak_amount=100_000.0, p=p, rng=np.random.default_rng(0))
-    # profit = 1e6 x 7% + 1e6 x 15% = 220,000; dividends 70% = 154,000
+    p = make_params(return_sd=0.0, failure_hazard=0.0, depreciation=0.04)
+    _operate(t, v, p)
+    # profit = 1e6 x 7% + 1e6 x 15% = 220,000; dividends 70% = 154,000; capital depreciates 4%
     assert t.profit[0] == pytest.approx(220_000.0)
     assert t.dividends[0] == pytest.approx(154_000.0)
-    assert t.capital[0] == pytest.approx(1_066_000.0)
+    assert t.capital[0] == pytest.approx(960_000.0 + 66_000.0)
     np.testing.assert_allclose(v.income["dividends"], [92_400.0, 61_600.0])
 
 
@@ -126,44 +136,109 @@ def test_operate_weak_first_and_return_shift(make_villages, make_params):
     v = make_villages(2, prev_operating=[500_000.0, 100_000.0])
     v.weak = np.array([False, True])  # village 1 is on the list of weak villages
     p = make_params(return_sd=0.0, failure_hazard=0.0)
-    operate(t, v, return_shift=-0.05, failure_multiplier=1.0, weak_first=True,
-            weak_amount=100_000.0, p=p, rng=np.random.default_rng(0))
-    # profit = 1e6 x 2% + 150,000 = 170,000; pool 119,000: 100,000 to the weak village first,
-    # 19,000 by shares 0.6 / 0.4
-    assert t.dividends[0] == pytest.approx(119_000.0)
-    np.testing.assert_allclose(v.income["dividends"], [11_400.0, 100_000.0 + 7_600.0])
+    _operate(t, v, p, return_shift=-0.05, weak_first=True, weak_cap=0.5)
+    # the shock shifts the return and the margin: profit = 1e6 x 2% + 1e6 x 10% = 120,000;
+    # pool 84,000: half of it (the cap) to the weak village first, the rest by shares
+    assert t.dividends[0] == pytest.approx(84_000.0)
+    np.testing.assert_allclose(v.income["dividends"], [0.6 * 42_000.0, 42_000.0 + 0.4 * 42_000.0])
+
+
+def test_companies_of_a_town_share_its_market_and_crowd_its_margin(make_villages, make_params):
+    t = CompanyTable()
+    t.extend(np.array([VILLAGE, VILLAGE]), np.array([0, 0]), np.array([0.0, 0.0]), 2023,
+             np.array([1.0e6, 3.0e6]), [np.array([0]), np.array([1])],
+             [np.array([1.0]), np.array([1.0])])
+    v = make_villages(2)
+    p = make_params(return_sd=0.0, failure_hazard=0.0, business_margin=0.2, crowding=0.5)
+    _operate(t, v, p, demand=np.array([4.0e6]))
+    # capabilities 4M against demand 4M: the market is half filled, each does half its
+    # capability, and margins fall by 0.5 x 0.5
+    np.testing.assert_allclose(t.business, [0.5e6, 1.5e6])
+    assert t.business.sum() <= 4.0e6
+    np.testing.assert_allclose(t.profit, t.business * 0.2 * 0.75)
+
+
+def test_business_of_a_town_never_exceeds_its_demand(make_villages, make_params):
+    rng = np.random.default_rng(5)
+    t = CompanyTable()
+    k = 40
+    t.extend(np.zeros(k, dtype=int), rng.integers(0, 3, k), np.zeros(k), 2023,
+             rng.lognormal(13, 1, k), [np.array([i]) for i in range(k)],
+             [np.array([1.0])] * k)
+    v = make_villages(k)
+    demand = np.array([1.0e6, 5.0e6, 2.0e5])
+    _operate(t, v, make_params(failure_hazard=0.0), demand=demand, works=np.zeros(3))
+    per_town = np.bincount(t.town, weights=t.business, minlength=3)
+    assert (per_town < demand).all()
+
+
+def test_town_union_is_let_the_towns_public_works(make_villages, make_params):
+    t = _one_company(capital=0.0, capability=0.0, kind=TOWN)
+    v = make_villages(2)
+    p = make_params(return_sd=0.0, failure_hazard=0.0, business_margin=0.15)
+    year = _operate(t, v, p, works=np.array([2.0e6]))
+    assert year.works == pytest.approx(2.0e6)  # paid by the town: public money
+    assert t.profit[0] == pytest.approx(0.15 * 2.0e6)
+    # a village-level company is not let public works
+    t2 = _one_company(capital=0.0, capability=0.0, kind=VILLAGE)
+    assert _operate(t2, make_villages(2), p, works=np.array([2.0e6])).works == 0.0
+
+
+def test_company_capital_converges(make_villages, make_params):
+    # retained profit against depreciation: capital settles at (1-payout) m B / (d - (1-payout) r)
+    p = make_params(return_sd=0.0, failure_hazard=0.0, business_sd=0.0, company_learning=0.0,
+                    depreciation=0.04, return_mean=0.07, payout=0.7, business_margin=0.15)
+    t = _one_company(capital=0.0, capability=1.0e6)
+    v = make_villages(2)
+    for year in range(2024, 2400):
+        _operate(t, v, p, year=year)
+    expected = 0.3 * 0.15 * 1.0e6 / (0.04 - 0.3 * 0.07)
+    assert t.capital[0] == pytest.approx(expected, rel=1e-3)
+
+
+def test_young_companies_learn_then_stop(make_villages, make_params):
+    p = make_params(business_sd=0.0, company_learning=0.1, company_maturity_years=3,
+                    failure_hazard=0.0)
+    t = _one_company(capability=1.0e6)  # founded 2023
+    v = make_villages(2)
+    caps = []
+    for year in range(2023, 2030):
+        _operate(t, v, p, year=year)
+        caps.append(t.capability[0])
+    # no growth in the founding year, 10% a year at ages 1-3, none after
+    np.testing.assert_allclose(caps, [1.0e6] + [1.0e6 * np.exp(0.1 * a) for a in (1, 2, 3)]
+                               + [1.0e6 * np.exp(0.3)] * 3)
 
 
 def test_operate_failure_returns_half_the_capital(make_villages, make_params):
     t = _one_company(capital=2.0e6)
     v = make_villages(2, capacity=0.5, funds=[10.0, 20.0])
     p = make_params(failure_hazard=1.0)  # hazard 1 x (1.5 - 0.5) = 1: certain failure
-    operate(t, v, return_shift=0.0, failure_multiplier=1.0, weak_first=False, weak_amount=0.0,
-            p=p, rng=np.random.default_rng(0))
+    year = _operate(t, v, p, weak_amount=0.0)
     assert not t.alive[0]
     assert t.capital[0] == 0.0 and t.dividends[0] == 0.0
     np.testing.assert_allclose(v.funds, [10.0 + 0.6e6, 20.0 + 0.4e6])
     assert (v.income["dividends"] == 0).all()
     assert counts(t)["companies"] == 0
+    assert year.failed.tolist() == [0] and year.capital_lost == pytest.approx(1.0e6)
 
 
 def test_dead_company_stays_dead_and_pays_nothing(make_villages, make_params):
     t = _one_company()
     t.alive[:] = False
     v = make_villages(2)
-    operate(t, v, return_shift=0.0, failure_multiplier=1.0, weak_first=True, weak_amount=1e5,
-            p=make_params(), rng=np.random.default_rng(0))
+    _operate(t, v, make_params(), weak_first=True, weak_amount=1e5)
     assert not t.alive[0] and t.dividends[0] == 0.0 and (v.income["dividends"] == 0).all()
 
 
 # ------------------------------------------------------------------ formation
-def test_form_companies_on_hand_built_towns(make_villages, make_params):
+def test_form_stock_on_hand_built_towns(make_villages, make_params):
     # towns: 0 has villages 0-3, 1 has 4-6, 2 has only village 7 (no union possible)
     v = make_villages(8, town=[0, 0, 0, 0, 1, 1, 1, 2], funds=100_000.0, capacity=0.5)
-    p = make_params(capital_share=0.3)
+    p = make_params(capital_share=0.3, max_memberships=3, company_min_capacity=0.4)
     t = CompanyTable()
-    spent = form_companies(t, v, counts=(3, 2, 5), year=2024, seed_capital=300_000.0, p=p,
-                           rng=np.random.default_rng(11))
+    spent = form_stock(t, v, counts=(3, 2, 5), year=2024, seed_capital=300_000.0, p=p,
+                       rng=np.random.default_rng(11))
     kinds = t.kind.tolist()
     assert kinds.count(VILLAGE) == 3 and kinds.count(UNION) == 2
     assert kinds.count(TOWN) == 2  # one per town with at least two villages
@@ -179,8 +254,6 @@ def test_form_companies_on_hand_built_towns(make_villages, make_params):
             assert 2 <= len(members)
         else:
             assert sorted(members.tolist()) == np.flatnonzero(v.town == t.town[j]).tolist()
-    village_members = t.m_village[np.isin(t.m_company, np.flatnonzero(t.kind == VILLAGE))]
-    assert len(set(village_members.tolist())) == 3
     # members pool 30% of their funds; the company's capital is that plus the seed capital
     seats = np.bincount(t.m_village, minlength=v.n)
     np.testing.assert_allclose(v.funds, 100_000.0 * 0.7 ** seats)
@@ -188,12 +261,55 @@ def test_form_companies_on_hand_built_towns(make_villages, make_params):
     assert t.capital.sum() == pytest.approx(300_000.0 * t.k + pooled)
 
 
+def test_formation_draws_on_a_finite_pool(make_villages, make_params):
+    # 60 villages in 6 towns; half of them lack the capacity to found a company
+    n = 60
+    v = make_villages(n, town=np.repeat(np.arange(6), 10), funds=100_000.0,
+                      capacity=np.where(np.arange(n) % 2 == 0, 0.6, 0.3))
+    p = make_params(company_min_capacity=0.45, max_memberships=2)
+    t = CompanyTable()
+    rng = np.random.default_rng(1)
+    founded = []
+    for year in range(2023, 2043):
+        before = t.k
+        form_companies(t, v, hazards=(0.3, 0.3, 0.3), year=year, seed_capital=0.0, p=p, rng=rng)
+        founded.append(t.k - before)
+    village_level = t.kind == VILLAGE
+    owners = t.m_village[np.isin(t.m_company, np.flatnonzero(village_level))]
+    assert set(owners.tolist()) <= set(range(0, n, 2))  # only capable villages found one
+    assert len(set(owners.tolist())) == village_level.sum()  # one each
+    assert (t.memberships(n) <= 2).all()
+    assert ((t.kind == UNION).sum() <= 6) and ((t.kind == TOWN).sum() <= 6)
+    # formation slows as the pool empties: most in the first years, none at the end
+    assert sum(founded[:5]) > sum(founded[5:10]) > 0 and sum(founded[-5:]) == 0
+
+
+def test_a_push_brings_formation_forward_within_the_pool(make_villages, make_params):
+    def run(push):
+        v = make_villages(200, town=np.repeat(np.arange(20), 10), funds=1.0, capacity=0.6)
+        t = CompanyTable()
+        rng = np.random.default_rng(2)
+        path = []
+        for year in range(2023, 2063):
+            form_companies(t, v, hazards=(0.05 * push, 0.05 * push, 0.05 * push), year=year,
+                           seed_capital=0.0, p=make_params(max_memberships=2), rng=rng)
+            path.append(t.k)
+        return path
+    slow, fast = run(1.0), run(2.0)
+    assert fast[2] > slow[2]  # more companies early
+    # the pool bounds both: 200 village-level companies and one union of each kind per town
+    assert max(fast[-1], slow[-1]) <= 200 + 2 * 20
+    assert fast[-1] / slow[-1] < fast[2] / slow[2]  # the push matters less once the pool is used
+
+
 def test_form_companies_does_not_duplicate(make_villages, make_params):
-    v = make_villages(4, town=[0, 0, 1, 1], funds=1000.0)
+    v = make_villages(4, town=[0, 0, 1, 1], funds=1000.0, capacity=0.9)
     t = CompanyTable()
     rng = np.random.default_rng(0)
-    form_companies(t, v, counts=(4, 0, 2), year=2024, seed_capital=0.0, p=make_params(), rng=rng)
-    form_companies(t, v, counts=(4, 0, 2), year=2025, seed_capital=0.0, p=make_params(), rng=rng)
+    p = make_params(max_memberships=3)
+    for year in (2024, 2025, 2026):
+        form_companies(t, v, hazards=(50.0, 0.0, 50.0), year=year, seed_capital=0.0, p=p,
+                       rng=rng)
     assert (t.kind == VILLAGE).sum() == 4  # every village already has one
     assert (t.kind == TOWN).sum() == 2  # every town already has one
     c = counts(t)

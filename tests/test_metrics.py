@@ -64,3 +64,21 @@ def test_income_metrics_hand_made():
     assert m["gini"] == pytest.approx(0.25)
     assert m["p10_operating_income"] == pytest.approx(130_000.0)
     assert m["p90_operating_income"] == pytest.approx(370_000.0)
+
+
+def test_weak_village_metrics_on_own_income():
+    from zq_sim.metrics import weak_village_metrics
+
+    operating = np.array([100_000.0, 160_000.0, 190_000.0, 250_000.0, 400_000.0])
+    arrears = np.array([0.0, 20_000.0, 0.0, 0.0, 50_000.0])
+    support = np.array([60_000.0, 0.0, 10_000.0, 0.0, 0.0])
+    weak = np.array([True, True, False, False, False])
+    m = weak_village_metrics(operating, operating - arrears, support, weak)
+    # judged before support: 1 of 5 below 150k, 3 of 5 below 200k
+    assert m["share_own_below_150k"] == pytest.approx(0.2)
+    assert m["share_own_below_200k"] == pytest.approx(0.6)
+    assert m["mean_recurring_operating_income"] == pytest.approx((operating - arrears).mean())
+    assert m["p10_recurring_operating_income"] == pytest.approx(
+        np.percentile(operating - arrears, 10))
+    assert m["villages_supported"] == 2
+    assert m["weak_listed"] == 2

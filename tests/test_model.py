@@ -45,6 +45,46 @@ def test_scale_copies_every_village():
     assert np.isfinite(ts.select_dtypes("number").to_numpy(dtype=float)).all()
 
 
+def test_scale_copies_towns_with_their_villages():
+    cfg = _cfg()
+    one = ZhaoqingModel(cfg, seed=1)
+    cfg.population.scale = 3
+    three = ZhaoqingModel(cfg, seed=1)
+    # every town copied whole: three times as many towns, of the same sizes
+    sizes_one = np.sort(np.bincount(one.villages.town))
+    sizes_three = np.sort(np.bincount(three.villages.town))
+    np.testing.assert_array_equal(sizes_three, np.repeat(sizes_one, 3))
+    # each village keeps its farmland: residents per village do not fall with the copies
+    assert three.villages.farmland.mean() == pytest.approx(one.villages.farmland.mean(), rel=0.03)
+
+
+@pytest.mark.parametrize("column", ["mean_operating_income", "p10_operating_income",
+                                    "mean_land_income", "mean_dividends_income",
+                                    "share_own_below_200k"])
+def test_scale_leaves_per_village_results_unchanged(column):
+    frames = {}
+    for scale in (1, 2):
+        cfg = _cfg(end=2027)
+        cfg.population.scale = scale
+        runs = [ZhaoqingModel(cfg, seed=s).run().set_index("year") for s in (1, 2, 3)]
+        frames[scale] = sum(r[column] for r in runs) / len(runs)
+    for year in (2024, 2027):
+        one, two = frames[1][year], frames[2][year]
+        assert two == pytest.approx(one, rel=0.08, abs=0.02), (column, year)
+
+
+def test_scale_multiplies_city_totals():
+    totals = {}
+    for scale in (1, 2):
+        cfg = _cfg(end=2027)
+        cfg.population.scale = scale
+        runs = [ZhaoqingModel(cfg, seed=s).run().set_index("year") for s in (1, 2, 3)]
+        totals[scale] = sum(r.loc[2027] for r in runs) / len(runs)
+    for column in ("total_operating_income", "land_transferred_stock", "huaiji_soe_land",
+                   "companies", "public_spending", "contracts_managed"):
+        assert totals[2][column] == pytest.approx(2 * totals[1][column], rel=0.1), column
+
+
 def test_residents_committees_add_collectives():
     cfg = _cfg()
     villages_only = ZhaoqingModel(cfg, seed=1).villages.n

@@ -3,7 +3,8 @@
 The file records, for every behavioural parameter, its prior value (the dataclass default), a
 prior range for calibration, its unit, a distribution, its source and a confidence mark (H, M, D,
 A; see data/README.md). A field added to or removed from ``ModelParams`` without a row here, or a
-default changed in the code but not in the file, fails these tests.
+default changed in the code but not in the file, fails these tests. Policy settings whose 2024
+value is uncertain (no target pins it) have rows too, under their dotted names (``policy.*``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from zq_sim.config import ModelParams
+from zq_sim.config import ModelParams, RunConfig, describe_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 PRIORS = ROOT / "data" / "priors.csv"
@@ -32,8 +33,11 @@ def _rows() -> list[dict[str, str]]:
         return list(reader)
 
 
-ROWS = _rows()
-BY_NAME = {r["name"]: r for r in ROWS}
+ALL_ROWS = _rows()
+ROWS = [r for r in ALL_ROWS if "." not in r["name"]]
+POLICY_ROWS = [r for r in ALL_ROWS if "." in r["name"]]
+BY_NAME = {r["name"]: r for r in ALL_ROWS}
+SETTINGS = {d["name"]: d for d in describe_fields(RunConfig())}
 
 
 def test_every_field_has_exactly_one_row():
@@ -64,7 +68,21 @@ def test_range_holds_the_value_and_lies_in_the_allowed_range(name):
     assert hi is None or high <= hi, f"{name}: high {high} above the allowed maximum {hi}"
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[r["name"] for r in ROWS])
+@pytest.mark.parametrize("row", POLICY_ROWS, ids=[r["name"] for r in POLICY_ROWS])
+def test_policy_rows_are_policy_settings_at_their_default(row):
+    name = row["name"]
+    assert name.startswith("policy."), f"{name}: only policy settings may have dotted rows"
+    assert name in SETTINGS, f"{name} is not a setting of RunConfig"
+    setting = SETTINGS[name]
+    assert math.isclose(float(row["value"]), float(setting["default"])), (
+        f"{name}: priors.csv says {row['value']}, the default is {setting['default']}")
+    low, high = float(row["low"]), float(row["high"])
+    assert low <= float(row["value"]) <= high
+    assert setting["lo"] is None or low >= setting["lo"]
+    assert setting["hi"] is None or high <= setting["hi"]
+
+
+@pytest.mark.parametrize("row", ALL_ROWS, ids=[r["name"] for r in ALL_ROWS])
 def test_row_is_complete(row):
     assert row["confidence"] in {"H", "M", "D", "A"}, f"{row['name']}: bad confidence"
     assert row["source"].strip(), f"{row['name']}: empty source"
@@ -82,9 +100,12 @@ def test_calibration_ranges_match_the_priors():
     params = (yaml.safe_load(path.read_text(encoding="utf-8")).get("calibration") or {}).get(
         "parameters") or {}
     for dotted, spec in params.items():
-        if not dotted.startswith("model."):
-            continue  # policy levers are not in priors.csv
-        name = dotted.removeprefix("model.")
+        if dotted.startswith("model."):
+            name = dotted.removeprefix("model.")
+        elif dotted in BY_NAME:
+            name = dotted  # an uncertain policy setting with its own row
+        else:
+            continue  # other policy levers are not in priors.csv
         assert name in BY_NAME, f"{dotted} is calibrated but has no row in priors.csv"
         row = BY_NAME[name]
         assert math.isclose(float(spec["low"]), float(row["low"])) and math.isclose(

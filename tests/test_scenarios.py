@@ -93,7 +93,7 @@ def baseline_cfg() -> RunConfig:
 def test_scenario_folder_has_the_design_scenarios():
     needed = {"baseline", "no_reform", "land_transfer", "strong_village_company",
               "three_assets", "pv_small_cut", "talent_assistance", "integrated",
-              "rent_downturn", "company_failures"}
+              "rent_downturn", "company_failures", "no_support"}
     assert needed <= set(SCENARIOS)
 
 
@@ -182,3 +182,28 @@ def test_levers_move_their_outcomes():
     no_reform = _year_row("no_reform")
     assert no_reform["mean_operating_income"] < base["mean_operating_income"]
     assert no_reform["contracts_managed"] < base["contracts_managed"]
+
+
+def test_without_support_some_village_falls_below_the_floor():
+    base, none = _year_row("baseline"), _year_row("no_support")
+    assert none["public_support"] == 0.0 and none["villages_supported"] == 0
+    assert none["min_total_income"] < 150_000.0 <= base["min_total_income"]
+    # support is a transfer: own (operating) income is judged before it
+    assert none["share_own_below_150k"] > 0
+
+
+def test_scenarios_order_weak_villages_own_income_as_their_levers_say():
+    year = 2027
+    base = _year_row("baseline", year)
+    integrated = _year_row("integrated", year)
+    no_reform = _year_row("no_reform", year)
+    for column in ("p10_operating_income", "mean_operating_income"):
+        assert integrated[column] > base[column] > no_reform[column], column
+    assert integrated["share_own_below_200k"] <= base["share_own_below_200k"]
+    # a formation drive brings companies forward and their dividends with them
+    drive = _year_row("strong_village_company", year)
+    assert drive["companies"] > base["companies"]
+    assert drive["mean_dividends_income"] > base["mean_dividends_income"]
+    # shocks lower own income
+    for shock in ("rent_downturn", "company_failures"):
+        assert _year_row(shock, year)["mean_operating_income"] < base["mean_operating_income"]

@@ -146,19 +146,40 @@ class ModelParams:
 
     # Strong-village companies
     companies_initial: int = _f(30, "companies at the start of 2023", 0, None)
-    form_village: float = nonneg(40.0, "village-level companies formed a year at push 1")
-    form_union: float = nonneg(8.0, "village-village unions formed a year at push 1")
-    form_town: float = nonneg(7.0, "town-village unions formed a year at push 1")
+    village_company_hazard: float = nonneg(
+        0.06, "yearly chance a candidate village founds a village-level company (push 1, "
+        "capacity 0.5; scales with capacity squared)")
+    union_hazard: float = nonneg(
+        0.08, "yearly chance a town without a village-village union has one founded (push 1)")
+    town_company_hazard: float = nonneg(
+        0.08, "yearly chance a town without a town-village union founds one (push 1)")
     formation_2023: float = nonneg(0.6, "formation rate in 2023 relative to push 1")
+    company_min_capacity: float = share(
+        0.45, "governance capacity a village needs to found a village-level company")
+    max_memberships: int = _f(2, "companies one village can be a member of at a time", 1, 10)
     capital_share: float = share(0.3, "share of members' funds pooled into a new company")
     return_mean: float = _f(0.07, "mean yearly return on company capital", -1, 1)
     return_sd: float = nonneg(0.08, "sd of the yearly return on company capital")
-    business_village: float = nonneg(
-        1.5e6, "median yearly business of a village-level company (yuan): leasing, services")
-    business_union: float = nonneg(3.0e6, "same, village-village union (yuan)")
-    business_town: float = nonneg(
-        5.0e6, "same, town-village union, with the town's public works let to it (yuan)")
-    business_margin: float = share(0.15, "company margin on its business")
+    capability_village: float = nonneg(
+        400_000.0, "median yearly business a new village-level company can do in an uncrowded "
+        "market (yuan): leasing, services")
+    capability_union: float = nonneg(800_000.0, "same, village-village union (yuan)")
+    capability_town: float = nonneg(800_000.0, "same, town-village union, besides public works")
+    capability_sigma: float = nonneg(0.5, "log-sd of a new company's capability")
+    market_per_village: float = nonneg(
+        300_000.0, "yearly demand of a town's market for companies' business, per village of "
+        "the town, east, 2023 (yuan)")
+    market_west_factor: float = share(0.5, "the same per village in the west, relative to east")
+    market_growth: float = _f(0.03, "yearly growth of that demand (fraction)", -0.5, 0.5)
+    crowding: float = share(
+        0.5, "fall of the margin on market business when companies fill their town's market")
+    business_margin: float = share(0.15, "company margin on its business in an empty market")
+    business_sd: float = nonneg(0.1, "log-sd of the yearly change in a company's capability")
+    company_learning: float = _f(
+        0.08, "yearly growth of a young company's capability (fraction)", -0.5, 1.0)
+    company_maturity_years: int = _f(5, "years over which a company's capability grows", 0, 50)
+    town_works_per_village: float = nonneg(
+        150_000.0, "small public works a town lets each year, per village of the town (yuan)")
     failure_hazard: float = share(0.04, "yearly failure chance of a company at capacity 0.5")
     failure_grace_years: int = _f(2, "years after founding before a company can fail", 0, 50)
     payout: float = share(0.7, "share of company profit paid as dividends")
@@ -193,8 +214,11 @@ class ModelParams:
 
     # Assistance
     assist_project_median: float = nonneg(1.0e6, "median income-generating project (yuan)")
-    assist_return: float = _f(0.08, "mean yearly return of an assistance project", -1, 1)
+    assist_return: float = _f(0.06, "mean yearly return of an assistance project", -1, 1)
     assist_return_sd: float = nonneg(0.04, "sd of a project's return")
+    assist_term: int = _f(15, "years an assistance project pays its return", 1, 50)
+    assist_fund_2021: float = nonneg(
+        1.2e8, "income-generating assistance projects a year in 2021 and 2022 (yuan)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,6 +255,8 @@ class CompanyPolicy:
     weak_first_amount: float = nonneg(200_000.0, "dividend a weak member receives first (yuan)")
     weak_first_cap: float = share(
         0.5, "largest share of a company's dividend pool that first payments to weak members take")
+    works_share: float = share(
+        0.5, "share of a town's small public works let to its town-village company")
     failure_multiplier: float = nonneg(1.0, "company failure hazard relative to the prior")
     return_shock: float = _f(0.0, "shift of the mean return on capital", -1.0, 1.0)
 
@@ -267,9 +293,13 @@ class SupportPolicy:
     """Fiscal support for weak villages, budgeted on last year's accounts."""
 
     enabled: bool = _f(True, "support weak villages")
-    threshold: float = nonneg(200_000.0, "operating income below which a village is weak (yuan)")
+    threshold: float = nonneg(
+        200_000.0, "expected operating income below which a town supports a village (yuan)")
     gap_share: float = share(0.9, "share of last year's shortfall below the threshold paid")
     review_years: int = _f(3, "years between reviews of the list of weak villages (薄弱村)", 1, 50)
+    weak_line: float = nonneg(
+        150_000.0, "recurring operating income below which a village is put on the list of "
+        "weak villages (薄弱村) that companies pay first (yuan)")
 
 
 @dataclass

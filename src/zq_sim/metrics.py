@@ -55,3 +55,24 @@ def income_metrics(operating: np.ndarray, total: np.ndarray) -> dict[str, float]
         "total_operating_income": float(operating.sum()),
         "total_income": float(total.sum()),
     }
+
+
+def weak_village_metrics(operating: np.ndarray, recurring: np.ndarray, support: np.ndarray,
+                         weak: np.ndarray) -> dict[str, float]:
+    """Weak villages judged on their own income (operating income, before support).
+
+    Args:
+        operating: operating income of each village (yuan).
+        recurring: operating income less the one-off recovery of arrears (yuan).
+        support: fiscal support received (yuan).
+        weak: whether each village is on the list of weak villages.
+
+    """
+    return {
+        "mean_recurring_operating_income": float(recurring.mean()),
+        "p10_recurring_operating_income": float(np.percentile(recurring, 10)),
+        "share_own_below_150k": share_below(operating, FLOOR),
+        "share_own_below_200k": share_below(operating, HIGHER),
+        "villages_supported": int((support > 0).sum()),
+        "weak_listed": int(np.sum(weak)),
+    }

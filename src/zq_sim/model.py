@@ -23,9 +23,9 @@ from zq_sim.population import Population, build_population
 STREAMS = ("population", "three_assets", "land", "companies", "pv", "talent", "assistance",
            "own")
 #: Variables of the village panel (one row per village and year).
-PANEL = ("operating_income", "total_income", "support", "lease", "arrears", "land", "dividends",
-         "pv", "assistance", "own", "fixed_assets", "capacity", "transferred", "pv_kw",
-         "company_joined")
+PANEL = ("operating_income", "recurring_operating_income", "total_income", "support", "lease",
+         "arrears", "land", "dividends", "pv", "assistance", "own", "fixed_assets", "capacity",
+         "transferred", "pv_kw", "company_joined", "weak")
 
 
 @lru_cache(maxsize=8)
@@ -52,6 +52,7 @@ class ZhaoqingModel(mesa.Model):
         self.operators = [LandOperator(self, "private"), LandOperator(self, "soe", "怀集县")]
         self.company_agents: list[StrongVillageCompany] = []
         self._form_initial_companies()
+        self._fund_initial_projects()
 
     def _build_state(self, cfg: RunConfig, seed: int, data_dir: str | None) -> None:
         """The arrays, streams and tables of the model (everything but Mesa's agents)."""
@@ -70,6 +71,13 @@ class ZhaoqingModel(mesa.Model):
         self.villages = self.population.villages
         self.contracts = self.population.contracts
         self.companies = companies.CompanyTable()
+        self.projects = assistance.ProjectTable()
+        v = self.villages
+        n_towns = len(self.population.towns)
+        #: villages per town, and whether the town is in the west (for its market's size)
+        self.town_size = np.bincount(v.town, minlength=n_towns)
+        self.town_west = np.zeros(n_towns, dtype=bool)
+        self.town_west[v.town] = v.west
         self.huaiji = self.villages.county == self.population.counties.index("怀集县")
         self.year = self.cfg.years.base - 1
         self.records: list[dict] = []
@@ -110,26 +118,30 @@ class ZhaoqingModel(mesa.Model):
     def rent_index(self) -> float:
         """Market rents relative to 2023."""
         years = self.year - self.cfg.years.base
-        index = (1.0 + self.p.rent_growth) ** years
-        if self.shocked:
-            index *= (1.0 + self.policy.shock.rent_change) ** (
-                self.year - self.policy.shock.start + 1)
-        return index
+        return (1.0 + self.p.rent_growth) ** years * self.shock_index()
+
+    def shock_index(self) -> float:
+        """Rents and local markets relative to their path without the rent shock."""
+        if not self.shocked:
+            return 1.0
+        return (1.0 + self.policy.shock.rent_change) ** (self.year - self.policy.shock.start + 1)
 
     def begin_year(self) -> None:
         """Zero the year's flows; remember where the stocks start."""
         v = self.villages
         v.reset_flows()
-        self._spent = {"companies": 0.0, "pv": 0.0, "assistance": 0.0, "support": 0.0}
+        self._spent = {"companies": 0.0, "town_works": 0.0, "pv": 0.0, "assistance": 0.0,
+                       "support": 0.0}
+        self._company_year = companies.CompanyYear()
         self._fixed_assets_start = v.fixed_assets.copy()
 
     def review_weak_list(self) -> None:
         """Every few years from the policy start, list the weak villages (薄弱村).
 
         A village is weak when its recurring operating income last year, less what it was paid
-        first as a weak company member, was below the support threshold. Companies pay listed
-        villages first; the list does not follow every year's income, and a village lifted only
-        by those first payments stays on it.
+        first as a weak company member, was below the weak line (``policy.support.weak_line``,
+        the city's 150k goal). Companies pay listed villages first; the list does not follow
+        every year's income, and a village lifted only by those first payments stays on it.
         """
         s = self.policy.support
         since = self.year - self.cfg.years.policy_start
@@ -137,7 +149,7 @@ class ZhaoqingModel(mesa.Model):
             v = self.villages
             # judged without the weak-first dividends the list itself brought, so that a village
             # lifted only by them keeps its place
-            v.weak = v.prev_operating - v.weak_help < s.threshold
+            v.weak = v.prev_operating - v.weak_help < s.weak_line
 
     def assign_talent(self) -> None:
         """Officials, instructors and managers raise capacity (since 2023: 2023 practice first)."""
@@ -186,21 +198,28 @@ class ZhaoqingModel(mesa.Model):
             p=p, rng=self.streams["land"])
 
     def run_companies(self) -> None:
-        """Form strong-village companies, run their business, pay dividends."""
+        """Found strong-village companies from the pool, run their business, pay dividends."""
         p, cp = self.p, self.policy.companies
         push = cp.formation_push if self.reform else p.formation_2023
-        rng = self.streams["companies"]
-        counts = tuple(int(rng.poisson(rate * push * self.scale))
-                       for rate in (p.form_village, p.form_union, p.form_town))
+        hazards = (p.village_company_hazard * push, p.union_hazard * push,
+                   p.town_company_hazard * push)
         seed_capital = cp.seed_capital if self.reform else p.seed_capital_2023
-        self._spent["companies"] += self._form(counts, seed_capital)
-        companies.operate(
-            self.companies, self.villages,
+        self._spent["companies"] += self._form(hazards, seed_capital)
+        years = self.year - self.cfg.years.base
+        demand = (p.market_per_village * self.town_size
+                  * np.where(self.town_west, p.market_west_factor, 1.0)
+                  * (1.0 + p.market_growth) ** years * self.shock_index())
+        works = p.town_works_per_village * self.town_size * cp.works_share
+        result = companies.operate(
+            self.companies, self.villages, demand=demand, works=works,
             return_shift=cp.return_shock if self.shocked else 0.0,
             failure_multiplier=cp.failure_multiplier if self.shocked else 1.0,
             weak_first=cp.weak_first and self.reform, weak_amount=cp.weak_first_amount,
             weak_cap=cp.weak_first_cap,
-            p=p, rng=rng, year=self.year)
+            p=p, rng=self.streams["companies"], year=self.year)
+        self._spent["town_works"] += result.works
+        self._company_year = result
+        self._remove_company_agents(result.failed)
 
     def run_pv(self) -> None:
         """PV adoption (the small cut, pushed in 高要区) and PV income."""
@@ -220,8 +239,8 @@ class ZhaoqingModel(mesa.Model):
         fund, targeting = (a.fund, a.targeting) if self.reform else (self.p.assist_fund_2023,
                                                                       "weak")
         self._spent["assistance"] += assistance.assistance_year(
-            self.villages, fund=fund * self.scale, targeting=targeting, p=self.p,
-            rng=self.streams["assistance"])
+            self.villages, self.projects, fund=fund * self.scale, targeting=targeting,
+            year=self.year, p=self.p, rng=self.streams["assistance"])
 
     def close_accounts(self) -> None:
         """Own business, fiscal support, funds, investment and depreciation."""
@@ -247,30 +266,63 @@ class ZhaoqingModel(mesa.Model):
         v.prev_operating = operating - v.income["arrears"]
 
     # ---------------------------------------------------------------- reporting
-    def _form(self, counts: tuple[int, int, int], seed_capital: float) -> float:
+    def _form(self, hazards: tuple[float, float, float], seed_capital: float) -> float:
         before = self.companies.k
         spent = companies.form_companies(
-            self.companies, self.villages, counts=counts, year=self.year,
+            self.companies, self.villages, hazards=hazards, year=self.year,
             seed_capital=seed_capital, p=self.p, rng=self.streams["companies"])
-        self.company_agents += [StrongVillageCompany(self, r)
-                                for r in range(before, self.companies.k)]
+        self._add_company_agents(before)
         return spent
 
+    def _add_company_agents(self, before: int) -> None:
+        self.company_agents += [StrongVillageCompany(self, r)
+                                for r in range(before, self.companies.k)]
+
+    def _remove_company_agents(self, failed: np.ndarray) -> None:
+        """A failed company leaves the set of agents (its row stays in the table, not alive)."""
+        gone = set(failed.tolist())
+        for agent in [a for a in self.company_agents if a.row in gone]:
+            agent.remove()
+        self.company_agents = [a for a in self.company_agents if a.row not in gone]
+
     def _form_initial_companies(self) -> None:
-        """Companies that existed before 2023, split by kind in proportion to formation rates."""
-        rates = np.array([self.p.form_village, self.p.form_union, self.p.form_town])
+        """Companies that existed before 2023 (``companies_initial``, an assumption).
+
+        Split by kind as the 2024 stock is (88 of 117 village-level; the other 29 evenly between
+        village-village and town-village unions, which the article does not split), founded
+        among the candidates of 2023.
+        """
         total = self.p.companies_initial * self.scale
-        if total == 0 or rates.sum() == 0:
+        if total == 0:
             return
-        counts = self.streams["companies"].multinomial(total, rates / rates.sum())
-        self._form(tuple(int(c) for c in counts), self.p.seed_capital_2023)
-        self.companies.founded[:] = self.cfg.years.base - 1
+        shares = np.array([88.0, 14.5, 14.5]) / 117.0
+        counts = self.streams["companies"].multinomial(total, shares)
+        before = self.companies.k
+        companies.form_stock(self.companies, self.villages,
+                             counts=tuple(int(c) for c in counts), year=self.cfg.years.base - 1,
+                             seed_capital=self.p.seed_capital_2023, p=self.p,
+                             rng=self.streams["companies"])
+        self._add_company_agents(before)
+
+    def _fund_initial_projects(self) -> None:
+        """Assistance projects of 2021 and 2022: the programme's stock at the start of 2023.
+
+        Funded at ``assist_fund_2021`` a year, aimed at weak villages as in 2023; their value is
+        already in the villages' 2023 fixed assets (drawn from the priors), so it is not booked
+        again. They pay their return from 2023 until their term ends.
+        """
+        for year in (self.cfg.years.base - 2, self.cfg.years.base - 1):
+            assistance.fund_projects(
+                self.projects, self.villages, fund=self.p.assist_fund_2021 * self.scale,
+                targeting="weak", year=year, p=self.p, rng=self.streams["assistance"])
 
     def collect(self) -> None:
         """Record the year's metrics and, if wanted, the village panel."""
         v, c, pl = self.villages, self.contracts, self._platform
         operating, total = v.operating_income(), v.total_income()
-        row = {"year": self.year, **metrics.income_metrics(operating, total)}
+        recurring = v.recurring_operating_income()
+        row = {"year": self.year, **metrics.income_metrics(operating, total),
+               **metrics.weak_village_metrics(operating, recurring, v.support, v.weak)}
         for part, values in v.income.items():
             row[f"mean_{part}_income"] = float(values.mean())
         row.update({
@@ -289,19 +341,26 @@ class ZhaoqingModel(mesa.Model):
             "huaiji_soe_land": float(v.soe_land.sum()),
             "pv_kw": float(v.pv_kw.sum()),
             **companies.counts(self.companies),
+            "companies_failed": len(self._company_year.failed),
+            "company_capital_lost": self._company_year.capital_lost,
+            "company_business": float(self.companies.business.sum()),
             "dividends_paid": float(self.companies.dividends.sum()),
+            "assistance_projects_running": int(
+                self.projects.running(self.year, self.p.assist_term).sum()),
             "public_spending": float(sum(self._spent.values())),
             **{f"public_{k}": val for k, val in self._spent.items()},
         })
         self.records.append(row)
         if self.cfg.output.villages:
             self.panel[self.year] = {
-                "operating_income": operating, "total_income": total,
+                "operating_income": operating, "recurring_operating_income": recurring,
+                "total_income": total,
                 "support": v.support.copy(),
                 **{k: a.copy() for k, a in v.income.items()},
                 "fixed_assets": v.fixed_assets.copy(), "capacity": v.capacity.copy(),
                 "transferred": v.transferred.copy(), "pv_kw": v.pv_kw.copy(),
-                "company_joined": companies.first_joined(self.companies, v.n)}
+                "company_joined": companies.first_joined(self.companies, v.n),
+                "weak": v.weak.copy()}
 
     def timeseries(self) -> pd.DataFrame:
         """One row per simulated year."""

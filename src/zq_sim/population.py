@@ -60,10 +60,13 @@ def build_population(village_table: pd.DataFrame, counties: pd.DataFrame, p: Mod
         scale: copies of each village.
 
     """
+    # scale copies towns with their villages: copy c of town T is a town of its own (its code
+    # suffixed "-c"), so towns keep their size and every per-village quantity its distribution
     table = village_table.loc[village_table.index.repeat(scale)].reset_index(drop=True)
     if scale > 1:
-        copy = np.tile(np.arange(scale), len(village_table))
-        table["code"] = table["code"] + "-" + copy.astype(str)
+        copy = np.tile(np.arange(scale), len(village_table)).astype(str)
+        table["code"] = table["code"] + "-" + copy
+        table["town_code"] = table["town_code"].astype(str) + "-" + copy
     county_names = list(counties["county"])
     # factorize (in C) and map only the distinct names: the same indices as mapping every row,
     # towns numbered in order of first appearance
@@ -82,8 +85,9 @@ def build_population(village_table: pd.DataFrame, counties: pd.DataFrame, p: Mod
     def by_region(east: float, west_value: float) -> np.ndarray:
         return np.where(west, west_value, east)
 
-    # Rural residents per village: each county's rural residents shared by its simulated units.
-    per_county = np.bincount(county_idx, minlength=len(county_names))
+    # Rural residents per village: each county's rural residents shared by its simulated units
+    # (of one copy: a scaled population has scale times the residents)
+    per_county = np.bincount(county_idx, minlength=len(county_names)) / scale
     residents = (counties["rural_residents_10k"].to_numpy() * 1e4)[county_idx] / np.maximum(
         per_county[county_idx], 1)
     farmland = residents * p.farmland_per_resident * np.exp(0.3 * rng.standard_normal(n) - 0.045)
@@ -111,7 +115,7 @@ def build_population(village_table: pd.DataFrame, counties: pd.DataFrame, p: Mod
         margin_factor=np.exp(p.operator_margin_sigma * rng.standard_normal(n)
                              - p.operator_margin_sigma ** 2 / 2),
         pv_kw=np.zeros(n), pv_age=np.zeros(n), pv_owned=np.zeros(n, dtype=bool),
-        assist_assets=np.zeros(n), assist_rate=np.zeros(n), talent=np.zeros(n),
+        assist_assets=np.zeros(n), talent=np.zeros(n),
         prev_operating=np.zeros(n),
     )
     contracts = build_contracts(villages, p, rng)

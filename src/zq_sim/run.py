@@ -4,7 +4,8 @@ A run executes ``replicates`` seeds spawned from the root ``seed`` (numpy SeedSe
 replicate's seed does not depend on how many replicates are run), each from the base year to
 ``years.end``. With ``output.counterfactual`` each replicate is run a second time on the same
 seed with the three-assets reform switched off (the ``no_reform`` scenario's setting); the
-difference in total collective income is the reform's added income, with common random numbers.
+difference in collective operating income is the reform's added income, with common random
+numbers.
 
 Outputs, written into the output folder atomically (a temporary name, then a rename; summary.json
 last, so its presence means the run is complete):
@@ -39,7 +40,7 @@ TARGET_METRICS: dict[str, tuple[str, str]] = {
     "mean_operating_income": ("mean_operating_income", "level"),
     "min_total_income": ("min_total_income", "level"),
     "fixed_assets_growth": ("fixed_assets", "growth"),
-    "platform_volume_growth": ("platform_volume", "growth"),
+    "platform_volume_growth": ("platform_deals", "growth"),  # 交易量: the number of deals
     "contracts_growth": ("contracts_managed", "growth"),
     "premium_rate": ("premium_rate", "level"),
     "three_assets_added_income": ("three_assets_added_income", "level"),
@@ -52,8 +53,12 @@ TARGET_METRICS: dict[str, tuple[str, str]] = {
 
 #: Metrics reported for the last simulated year.
 HORIZON_METRICS = (
-    "mean_operating_income", "median_operating_income", "min_total_income", "share_below_150k",
-    "share_below_200k", "gini", "total_operating_income", "public_spending", "mean_total_income",
+    "mean_operating_income", "mean_recurring_operating_income", "mean_arrears_income",
+    "median_operating_income", "min_total_income", "share_below_150k", "share_below_200k",
+    # weak villages on their own income (operating income, before support)
+    "share_own_below_150k", "share_own_below_200k", "p10_operating_income",
+    "min_operating_income", "villages_supported", "public_support", "weak_listed",
+    "gini", "total_operating_income", "public_spending", "mean_total_income",
     "companies", "land_transferred_stock", "fixed_assets",
 )
 
@@ -78,7 +83,10 @@ def run_replicate(cfg: RunConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame
     ts = model.run()
     if cfg.output.counterfactual and cfg.policy.three_assets.reform:
         cf = ZhaoqingModel(counterfactual_config(cfg), seed=seed).run()
-        ts["three_assets_added_income"] = ts["total_income"] - cf["total_income"]
+        # added OPERATING income: the reform adds collective income, not transfers (support
+        # reacts to income and would offset part of it)
+        ts["three_assets_added_income"] = (ts["total_operating_income"]
+                                           - cf["total_operating_income"])
     elif not cfg.policy.three_assets.reform:
         ts["three_assets_added_income"] = 0.0  # no reform: nothing added, by definition
     else:

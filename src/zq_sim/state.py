@@ -46,12 +46,11 @@ class VillageState:
     pv_kw: np.ndarray           # rooftop PV installed
     pv_age: np.ndarray          # years since installation
     pv_owned: np.ndarray        # bool: the village owns the plant (else leases the roof)
-    assist_assets: np.ndarray   # value of income-generating assistance projects
-    assist_rate: np.ndarray     # their yearly return
+    assist_assets: np.ndarray   # value of assistance projects within their term
     talent: np.ndarray          # capacity gain from talent serving this year
     prev_operating: np.ndarray  # last year's recurring operating income (without arrears)
     weak: np.ndarray = None     # bool: on the list of weak villages (reviewed every few years)
-    weak_help: np.ndarray = None  # dividends paid to it first as a weak member, last business year
+    weak_help: np.ndarray = None  # dividends paid to it first as a weak member, this year
     lost_dividends: np.ndarray = None  # last year's dividends from companies wound up this year
     lost_rent: np.ndarray = None  # last year's rent of leases ended this year, not re-let
     # the year's flows
@@ -84,6 +83,10 @@ class VillageState:
     def operating_income(self) -> np.ndarray:
         """Operating income: the sum of its parts (yuan/yr)."""
         return sum(self.income[p] for p in INCOME_PARTS)
+
+    def recurring_operating_income(self) -> np.ndarray:
+        """Operating income less the one-off recovery of arrears (yuan/yr)."""
+        return self.operating_income() - self.income["arrears"]
 
     def total_income(self) -> np.ndarray:
         """Operating income plus transfers (fiscal support)."""

@@ -4,9 +4,11 @@
   villages chosen by a targeting rule; each raises the village's governance capacity by a gain
   that fades at a yearly rate once the person leaves.
 - Assistance (对口帮扶, 驻镇帮镇扶村): a yearly fund finances income-generating projects (shops,
-  workshops, cold stores) given to villages by a targeting rule; a project is booked as the
-  village's fixed assets and pays a yearly return drawn around a mean (a failed project, drawn
-  below zero, pays nothing).
+  workshops, cold stores, shares in parks) given to villages by a targeting rule; a project is
+  booked as the village's fixed assets and pays a yearly return drawn around a mean (a failed
+  project, drawn below zero, pays nothing) for a fixed term (15 years in 云浮's parks), after
+  which its income ends. The programme has run since 2021, so the projects of 2021 and 2022
+  are a stock at the start (``ProjectTable``, built by the model before 2023).
 - Support: towns pay villages whose expected income fell below a threshold a share of the
   shortfall, as a transfer. Expected income is last year's recurring operating income (without
   one-off arrears recovered) less the income streams the town knows have ended this year:
@@ -17,6 +19,8 @@
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -65,24 +69,61 @@ def talent_year(v: VillageState, *, officials: int, instructors: int, managers: 
     v.capacity = np.minimum(v.capacity_base + v.talent, 0.99)
 
 
-def assistance_year(v: VillageState, *, fund: float, targeting: str, p,
-                    rng: np.random.Generator) -> float:
-    """Finance projects worth about ``fund`` and book their returns; returns the money spent."""
+@dataclass
+class ProjectTable:
+    """Income-generating assistance projects: arrays over projects."""
+
+    village: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    value: np.ndarray = field(default_factory=lambda: np.zeros(0))   # investment, yuan
+    rate: np.ndarray = field(default_factory=lambda: np.zeros(0))    # yearly return
+    start: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # funding year
+
+    def extend(self, village: np.ndarray, value: np.ndarray, rate: np.ndarray,
+               year: int) -> None:
+        """Append the projects funded in one year."""
+        self.village = np.concatenate([self.village, village]).astype(int)
+        self.value = np.concatenate([self.value, value])
+        self.rate = np.concatenate([self.rate, rate])
+        self.start = np.concatenate([self.start, np.full(len(village), year)]).astype(int)
+
+    def running(self, year: int, term: int) -> np.ndarray:
+        """Mask of projects that pay a return in ``year`` (funded within the last term years)."""
+        return (self.start <= year) & (year < self.start + term)
+
+
+def fund_projects(projects: ProjectTable, v: VillageState, *, fund: float, targeting: str,
+                  year: int, p, rng: np.random.Generator) -> tuple[float, np.ndarray]:
+    """Finance projects worth about ``fund`` in ``year``; return (money spent, value by village).
+
+    The number of projects is Poisson with mean fund / mean project size; sizes are lognormal
+    around ``assist_project_median``, returns normal around ``assist_return`` (floored at 0).
+    """
     mean_size = p.assist_project_median * np.exp(0.125)
     k = int(rng.poisson(fund / mean_size)) if fund > 0 and mean_size > 0 else 0
     sizes = p.assist_project_median * np.exp(0.5 * rng.standard_normal(k))
     # the village receives the project's contracted return; a failed project pays nothing
     rates = np.maximum(p.assist_return + p.assist_return_sd * rng.standard_normal(k), 0.0)
     to = choose(v, k, targeting, rng)
-    value = np.bincount(to, weights=sizes, minlength=v.n)
-    earning = np.bincount(to, weights=sizes * rates, minlength=v.n)
-    total = v.assist_assets + value
-    v.assist_rate = np.where(total > 0, (v.assist_assets * v.assist_rate + earning)
-                             / np.maximum(total, 1e-12), 0.0)
-    v.assist_assets = total
+    projects.extend(to, sizes, rates, year)
+    return float(sizes.sum()), np.bincount(to, weights=sizes, minlength=v.n)
+
+
+def assistance_year(v: VillageState, projects: ProjectTable, *, fund: float, targeting: str,
+                    year: int, p, rng: np.random.Generator) -> float:
+    """Fund this year's projects, book them, pay every running project's return.
+
+    Returns the public money spent on new projects (yuan). ``v.assist_assets`` holds the value
+    of projects still within their term.
+    """
+    spent, value = fund_projects(projects, v, fund=fund, targeting=targeting, year=year, p=p,
+                                 rng=rng)
     v.fixed_assets += value
-    v.income["assistance"] += v.assist_assets * v.assist_rate
-    return float(sizes.sum())
+    live = projects.running(year, p.assist_term)
+    v.assist_assets = np.bincount(projects.village[live], weights=projects.value[live],
+                                  minlength=v.n)
+    v.income["assistance"] += np.bincount(
+        projects.village[live], weights=(projects.value * projects.rate)[live], minlength=v.n)
+    return spent
 
 
 def support_transfer(expected: np.ndarray, threshold: float, gap_share: float) -> np.ndarray:

@@ -3,19 +3,32 @@
 Companies are few (hundreds per city), but their accounts are still kept as arrays so that a
 province-sized population needs no loop over companies either:
 
-- Formation: each year Poisson-many companies of each kind form (village-level, village-village
-  union, town-village union), at rates raised by the policy push. Village-level companies form
-  where capacity is high; unions form among villages of one town (real towns from the NBS list).
-  Members pool a share of their funds; the town adds public start-up capital.
-- Business: profit = capital x a yearly return drawn around its mean + a margin on the
-  company's yearly business (leasing idle assets, services, and for town-village unions the
-  town's small public works let to them, as 下茆镇's company did); business size is drawn per
-  company around a median by kind.
+- Formation draws on a finite pool. A village can found a village-level company when it has
+  none, has the governance capacity to run one (``company_min_capacity``) and is a member of
+  fewer than ``max_memberships`` companies; each such candidate founds one with a yearly hazard
+  that rises with capacity squared and with the policy push. A town hosts at most one live
+  village-village union and one town-village union; a town that has none founds one with a
+  yearly hazard, among its villages that can still join one. So formation slows as candidates
+  are used up, and a push speeds it up within the pool. Members pool a share of their funds;
+  the town adds public start-up capital.
+- Business has a source. Each company has a capability: the yearly business it could do in an
+  uncrowded market (drawn at founding by kind; it grows in the company's first years as it
+  learns, then drifts with yearly shocks). Its market is its town's demand for what companies
+  sell (leasing idle assets, services, farm services, vehicle rental), which grows at a yearly
+  rate and moves with the rent shock. Companies of one town share it: with capabilities summing
+  to W and demand D, a company with capability w does w x D / (W + D) of business, so the
+  town's companies together never do more than D, and its margin falls by ``crowding`` x
+  W / (W + D) as they fill the market. A town-village union is also let a share of the town's
+  small public works (as 下茆镇's company was): paid by the town, counted as public money.
+- Profit = capital x a yearly return + market business x crowded margin + public works x margin,
+  the return shock shifting both the return and the margins. Company capital depreciates at the
+  villages' rate and grows by retained profit, so it converges rather than piles up.
 - Failure: a yearly hazard that falls with the members' governance capacity, from the end of a
   grace period in which a young company lives on its start-up endowment (the "liability of
   adolescence" of organisational ecology); half the capital of a failed company goes back to
-  its members, and what it paid them last year is recorded as their lost dividends (support
-  is budgeted with it, ``ZhaoqingModel.close_accounts``).
+  its members (the other half is recorded as capital lost), what it paid them last year is
+  recorded as their lost dividends (support is budgeted with it,
+  ``ZhaoqingModel.close_accounts``), and it leaves the set of live agents.
 - Dividends: a share of profit; members on the list of weak villages (薄弱村, see
   ``ZhaoqingModel.review_weak_list``) are paid first up to a set amount when the policy says so,
   out of at most a set share of the pool (a tilt toward weak members, not the whole of the
@@ -44,7 +57,9 @@ class CompanyTable:
     capital: np.ndarray = field(default_factory=lambda: np.zeros(0))
     founded: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     alive: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    business: np.ndarray = field(default_factory=lambda: np.zeros(0))  # yearly business, yuan
+    capability: np.ndarray = field(default_factory=lambda: np.zeros(0))  # uncrowded business
+    business: np.ndarray = field(default_factory=lambda: np.zeros(0))  # market business, yuan/yr
+    works: np.ndarray = field(default_factory=lambda: np.zeros(0))  # public works let, yuan/yr
     profit: np.ndarray = field(default_factory=lambda: np.zeros(0))
     dividends: np.ndarray = field(default_factory=lambda: np.zeros(0))
     # memberships
@@ -66,65 +81,150 @@ class CompanyTable:
         """Village indices of one company's members."""
         return self.m_village[self.m_company == company]
 
+    def memberships(self, n: int) -> np.ndarray:
+        """Live companies each of n villages is a member of."""
+        live = self.alive[self.m_company]
+        return np.bincount(self.m_village[live], minlength=n)
+
     def extend(self, kind: np.ndarray, town: np.ndarray, capital: np.ndarray, year: int,
-               business: np.ndarray, members: list[np.ndarray], shares: list[np.ndarray]) -> None:
+               capability: np.ndarray, members: list[np.ndarray],
+               shares: list[np.ndarray]) -> None:
         """Append new companies (arrays over the new companies, lists of member arrays)."""
         if len(kind) == 0:
             return
         first = self.k
+        new = len(kind)
         self.kind = np.concatenate([self.kind, kind])
         self.town = np.concatenate([self.town, town])
         self.capital = np.concatenate([self.capital, capital])
-        self.founded = np.concatenate([self.founded, np.full(len(kind), year)])
-        self.alive = np.concatenate([self.alive, np.ones(len(kind), dtype=bool)])
-        self.business = np.concatenate([self.business, business])
-        self.profit = np.concatenate([self.profit, np.zeros(len(kind))])
-        self.dividends = np.concatenate([self.dividends, np.zeros(len(kind))])
+        self.founded = np.concatenate([self.founded, np.full(new, year)])
+        self.alive = np.concatenate([self.alive, np.ones(new, dtype=bool)])
+        self.capability = np.concatenate([self.capability, capability])
+        for name in ("business", "works", "profit", "dividends"):
+            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(new)]))
         sizes = [len(m) for m in members]
         self.m_company = np.concatenate(
-            [self.m_company, np.repeat(np.arange(first, first + len(kind)), sizes)])
+            [self.m_company, np.repeat(np.arange(first, first + new), sizes)])
         self.m_village = np.concatenate([self.m_village, *members]).astype(int)
         self.m_share = np.concatenate([self.m_share, *shares])
         self.m_paid = np.concatenate([self.m_paid, np.zeros(len(self.m_share) - len(self.m_paid))])
 
 
-def form_companies(t: CompanyTable, v: VillageState, *, counts: tuple[int, int, int],
-                   year: int, seed_capital: float, p, rng: np.random.Generator) -> float:
-    """Form companies of each kind; return the public start-up capital spent (yuan)."""
-    n_village, n_union, n_town = counts
-    groups: list[tuple[int, int, np.ndarray]] = []  # (kind, town, members)
-    has_village_co = np.zeros(v.n, dtype=bool)
+@dataclass
+class CompanyYear:
+    """What one business year of the companies hands back to the model."""
+
+    works: float = 0.0           # public works let to companies by towns (public money), yuan
+    failed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # rows failed
+    capital_lost: float = 0.0    # capital of failed companies not returned to members, yuan
+
+
+def village_candidates(t: CompanyTable, v: VillageState, p) -> np.ndarray:
+    """Mask of villages that can found a village-level company this year."""
     alive_village = t.alive[t.m_company] & (t.kind[t.m_company] == VILLAGE)
-    has_village_co[t.m_village[alive_village]] = True
-    # village-level companies: villages without one, chosen by capacity squared
-    free = np.flatnonzero(~has_village_co)
-    if n_village and len(free):
-        w = v.capacity[free] ** 2
-        chosen = rng.choice(free, size=min(n_village, len(free)), replace=False, p=w / w.sum())
-        groups += [(VILLAGE, town, chosen[j:j + 1])
-                   for j, town in enumerate(v.town[chosen].tolist())]
-    town_sizes = np.bincount(v.town)
-    towns_with_villages = np.flatnonzero(town_sizes >= 2)
-    has_town_co = np.zeros(len(town_sizes), dtype=bool)
-    has_town_co[t.town[t.alive & (t.kind == TOWN)]] = True
-    # villages of each town in index order (as np.flatnonzero(v.town == town) lists them)
-    by_town = np.argsort(v.town, kind="stable") if n_union or n_town else None
-    town_start = np.concatenate([[0], np.cumsum(town_sizes)])
-    for kind, count in ((UNION, n_union), (TOWN, n_town)):
-        pool = towns_with_villages if kind == UNION else towns_with_villages[
-            ~has_town_co[towns_with_villages]]
-        for _ in range(count):
-            if len(pool) == 0:
-                break
-            town = int(rng.choice(pool))
-            villages = by_town[town_start[town]:town_start[town + 1]]
-            if kind == UNION:
-                size = min(len(villages), int(rng.integers(2, 8)))
-                villages = np.sort(rng.choice(villages, size=size, replace=False))
-            else:
-                pool = pool[pool != town]
-            groups.append((kind, town, villages))
+    has_own = np.zeros(v.n, dtype=bool)
+    has_own[t.m_village[alive_village]] = True
+    return (~has_own & (t.memberships(v.n) < p.max_memberships)
+            & (v.capacity >= p.company_min_capacity))
+
+
+def form_companies(t: CompanyTable, v: VillageState, *, hazards: tuple[float, float, float],
+                   year: int, seed_capital: float, p, rng: np.random.Generator) -> float:
+    """Found the year's companies from the pool of candidates; return public capital spent.
+
+    Args:
+        t: the company table (extended in place).
+        v: the villages (their funds pay the members' capital).
+        hazards: yearly founding hazards (village-level per candidate village at capacity 0.5,
+            village-village union and town-village union per candidate town), push included.
+        year: the founding year.
+        seed_capital: public start-up capital per new company (yuan).
+        p: behavioural parameters (``company_min_capacity``, ``max_memberships``, capital and
+            capability parameters).
+        rng: the companies' stream.
+
+    """
+    h_village, h_union, h_town = hazards
+    # a draw for every village and town, candidate or not, so that the stream's position does
+    # not depend on the size of the pool
+    draw = rng.random(v.n)
+    chance = 1.0 - np.exp(-h_village * (v.capacity / 0.5) ** 2)
+    founders = np.flatnonzero(village_candidates(t, v, p) & (draw < chance))
+    towns = _Towns(t, v)
+    groups = towns.village_groups(founders)
+    for kind, hazard in ((UNION, h_union), (TOWN, h_town)):
+        draw = rng.random(towns.n)
+        hosts = np.flatnonzero(towns.can_host(kind, p) & (draw < 1.0 - np.exp(-hazard)))
+        groups += towns.union_groups(kind, hosts, p, rng)
     return _found(t, v, groups, year, seed_capital, p, rng)
+
+
+def form_stock(t: CompanyTable, v: VillageState, *, counts: tuple[int, int, int], year: int,
+               seed_capital: float, p, rng: np.random.Generator) -> float:
+    """Found a given number of companies of each kind among the candidates (a starting stock).
+
+    Village-level founders are drawn among the candidate villages with weights capacity
+    squared, unions among the towns that can host one. Returns the public capital spent.
+    """
+    n_village, n_union, n_town = counts
+    candidates = np.flatnonzero(village_candidates(t, v, p))
+    founders = np.zeros(0, dtype=int)
+    if n_village and len(candidates):
+        w = v.capacity[candidates] ** 2
+        founders = np.sort(rng.choice(candidates, size=min(n_village, len(candidates)),
+                                      replace=False, p=w / w.sum()))
+    towns = _Towns(t, v)
+    groups = towns.village_groups(founders)
+    for kind, count in ((UNION, n_union), (TOWN, n_town)):
+        able = np.flatnonzero(towns.can_host(kind, p))
+        hosts = np.sort(rng.choice(able, size=min(count, len(able)), replace=False))
+        groups += towns.union_groups(kind, hosts, p, rng)
+    return _found(t, v, groups, year, seed_capital, p, rng)
+
+
+class _Towns:
+    """The towns' villages and memberships while one year's companies are being founded."""
+
+    def __init__(self, t: CompanyTable, v: VillageState) -> None:
+        self.t, self.v = t, v
+        self.n = int(v.town.max()) + 1 if v.n else 0
+        self.by_town = np.argsort(v.town, kind="stable")
+        self.start = np.concatenate([[0], np.cumsum(np.bincount(v.town, minlength=self.n))])
+        self.joined = t.memberships(v.n)
+
+    def villages(self, town: int) -> np.ndarray:
+        """The town's villages, in index order."""
+        return self.by_town[self.start[town]:self.start[town + 1]]
+
+    def village_groups(self, founders: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+        """One village-level company per founder."""
+        self.joined[founders] += 1
+        return [(VILLAGE, int(self.v.town[i]), np.array([i])) for i in founders.tolist()]
+
+    def can_host(self, kind: int, p) -> np.ndarray:
+        """Mask of towns with no live union of this kind and two villages free to join one."""
+        t = self.t
+        hosts = np.zeros(self.n, dtype=bool)
+        hosts[t.town[t.alive & (t.kind == kind)]] = True
+        free = np.bincount(self.v.town, weights=(self.joined < p.max_memberships).astype(float),
+                           minlength=self.n)
+        return ~hosts & (free >= 2)
+
+    def union_groups(self, kind: int, hosts: np.ndarray, p,
+                     rng: np.random.Generator) -> list[tuple[int, int, np.ndarray]]:
+        """A union in each host town: 2-7 free villages (village-village) or all free ones."""
+        groups = []
+        for town in hosts.tolist():
+            villages = self.villages(town)
+            free = villages[self.joined[villages] < p.max_memberships]
+            if len(free) < 2:
+                continue  # an earlier union of the same year took the villages
+            if kind == UNION:
+                size = min(len(free), int(rng.integers(2, 8)))
+                free = np.sort(rng.choice(free, size=size, replace=False))
+            self.joined[free] += 1
+            groups.append((kind, town, free))
+        return groups
 
 
 def _found(t: CompanyTable, v: VillageState, groups: list[tuple[int, int, np.ndarray]],
@@ -141,9 +241,9 @@ def _found(t: CompanyTable, v: VillageState, groups: list[tuple[int, int, np.nda
     shares = [np.where(total_seat > 0, contribution / np.where(total_seat > 0, total_seat, 1.0),
                        1.0 / np.repeat(sizes, sizes))]
     capital = totals + seed_capital
-    median = np.array([p.business_village, p.business_union, p.business_town])[kinds]
-    business = median * np.exp(0.5 * rng.standard_normal(len(groups)))
-    t.extend(kinds, towns, capital, year, business, members, shares)
+    median = np.array([p.capability_village, p.capability_union, p.capability_town])[kinds]
+    capability = median * np.exp(p.capability_sigma * rng.standard_normal(len(groups)))
+    t.extend(kinds, towns, capital, year, capability, members, shares)
     return seed_capital * len(groups)
 
 
@@ -181,22 +281,52 @@ def _contributions(v: VillageState, members: list[np.ndarray],
     return contribution, totals
 
 
-def operate(t: CompanyTable, v: VillageState, *, return_shift: float, failure_multiplier: float,
-            weak_first: bool, weak_amount: float, p, rng: np.random.Generator,
-            year: int | None = None, weak_cap: float = 1.0) -> None:
+def operate(t: CompanyTable, v: VillageState, *, demand: np.ndarray, works: np.ndarray,
+            return_shift: float, failure_multiplier: float, weak_first: bool,
+            weak_amount: float, p, rng: np.random.Generator, year: int | None = None,
+            weak_cap: float = 1.0) -> CompanyYear:
     """One business year of every live company; pay dividends into ``v.income['dividends']``.
+
+    Args:
+        t: the company table (updated in place).
+        v: the villages (members).
+        demand: each town's market demand for companies' business this year (yuan).
+        works: each town's public works let to its town-village union this year (yuan).
+        return_shift: shift of the return on capital and of the margins (a shock).
+        failure_multiplier: failure hazard relative to the prior.
+        weak_first: pay members on the weak list first.
+        weak_amount: what a weak member is paid first (yuan).
+        p: behavioural parameters.
+        rng: the companies' stream.
+        year: the business year (None: every company is past its grace period and learning).
+        weak_cap: largest share of a pool that first payments take.
 
     Also records in ``v.weak_help`` what each village was paid first as a weak member, and in
     ``v.lost_dividends`` the dividends it was paid last year by companies wound up this year
     (what the town, a party to the companies, knows it will miss when it budgets support).
+
     """
     v.weak_help = np.zeros(v.n)
     v.lost_dividends = np.zeros(v.n)
     if t.k == 0:
-        return
+        return CompanyYear()
     alive = t.alive.copy()
+    age = np.zeros(t.k) if year is None else year - t.founded
+    # capability: learning in the first years (not in the founding year), then drift
+    learn = np.where((age >= 1) & (age <= p.company_maturity_years), p.company_learning, 0.0)
+    shock = p.business_sd * rng.standard_normal(t.k) - p.business_sd ** 2 / 2
+    grown = age >= 1
+    t.capability = np.where(alive & grown, t.capability * np.exp(learn + shock), t.capability)
+    # the town's market: shared by its companies, margins crowded as they fill it
+    n_towns = len(demand)
+    w_town = np.bincount(t.town, weights=np.where(alive, t.capability, 0.0), minlength=n_towns)
+    fill = np.where(w_town + demand > 0, w_town / np.maximum(w_town + demand, 1e-12), 0.0)
+    t.business = np.where(alive, t.capability * (1.0 - fill[t.town]), 0.0)
+    margin = p.business_margin * (1.0 - p.crowding * fill[t.town]) + return_shift
+    t.works = np.where(alive & (t.kind == TOWN), works[t.town], 0.0)
     r = p.return_mean + return_shift + p.return_sd * rng.standard_normal(t.k)
-    profit = np.where(alive, t.capital * r + t.business * p.business_margin, 0.0)
+    profit = np.where(alive, t.capital * r + t.business * margin
+                      + t.works * (p.business_margin + return_shift), 0.0)
     t.profit = profit
     # failure hazard falls with members' mean capacity (0.5 gives the prior hazard)
     seats_alive = alive[t.m_company]
@@ -205,16 +335,17 @@ def operate(t: CompanyTable, v: VillageState, *, return_shift: float, failure_mu
     hazard = np.clip(p.failure_hazard * failure_multiplier * (1.5 - cap_mean), 0.0, 1.0)
     # liability of adolescence: a company lives on its start-up endowment (public capital, the
     # town's business) for its first years; with year None every company is at risk
-    exposed = alive if year is None else alive & (year - t.founded >= p.failure_grace_years)
+    exposed = alive if year is None else alive & (age >= p.failure_grace_years)
     fails = exposed & (rng.random(t.k) < hazard)
-    # a failed company returns half its capital to members by share
-    refund = np.where(fails[t.m_company], 0.5 * np.maximum(t.capital, 0)[t.m_company], 0.0)
+    # a failed company returns half its capital to members by share; the rest is lost
+    kept = 0.5 * np.maximum(t.capital, 0)
+    refund = np.where(fails[t.m_company], kept[t.m_company], 0.0)
     v.funds += group_sums(refund * t.m_share, t.m_village, v.n)
     v.lost_dividends = group_sums(np.where(fails[t.m_company], t.m_paid, 0.0), t.m_village, v.n)
     t.alive = alive & ~fails
     paying = t.alive & (profit > 0)
     pool = np.where(paying, p.payout * profit, 0.0)
-    t.capital = np.where(t.alive, t.capital + profit - pool, 0.0)
+    t.capital = np.where(t.alive, t.capital * (1.0 - p.depreciation) + profit - pool, 0.0)
     t.dividends = pool
     weak_seat = v.weak[t.m_village] & seats_alive
     seat_pay = split_dividends(pool, t.m_company, t.m_share, weak=weak_seat,
@@ -224,6 +355,8 @@ def operate(t: CompanyTable, v: VillageState, *, return_shift: float, failure_mu
         v.weak_help = group_sums(np.where(weak_seat, first[t.m_company], 0.0), t.m_village, v.n)
     t.m_paid = seat_pay
     v.income["dividends"] += group_sums(seat_pay, t.m_village, v.n)
+    return CompanyYear(works=float(t.works.sum()), failed=np.flatnonzero(fails),
+                       capital_lost=float(kept[fails].sum()))
 
 
 def split_dividends(pool: np.ndarray, company: np.ndarray, share: np.ndarray, weak: np.ndarray,
