@@ -39,7 +39,12 @@ def _flatten(tree: dict, prefix: str = "") -> dict:
 
 def test_calibrated_config_is_the_reported_fit():
     config = _flatten(yaml.safe_load(CALIBRATED.read_text(encoding="utf-8")))
-    fitted = json.loads(REPORT.read_text(encoding="utf-8"))["fitted"]
+    report = json.loads(REPORT.read_text(encoding="utf-8"))
+    fitted = dict(report["fitted"])
+    support = report.get("support") or {}
+    if support:  # chosen after the fit: the weakest support that holds the floor
+        fitted["policy.support.threshold"] = support["threshold"]
+        fitted["policy.support.gap_share"] = support["gap_share"]
     assert config.pop("calibrated") is True
     assert set(config) == set(fitted)
     for name, value in fitted.items():
@@ -64,7 +69,10 @@ def test_default_run_meets_the_target(held_out, name):
     target = data.load_targets()["targets"][name]
     values = held_out[name]
     if target["kind"] == "floor":
-        assert values.min() >= target["value"], f"lowest village {values.min():,.0f}"
+        # the support rule is fitted to hold the floor with probability 95% (conf/calibrate.yaml):
+        # on 20 replicates at most 3 misses (a chance of 1.6% at exactly 95%)
+        misses = int((values < target["value"]).sum())
+        assert misses <= 3, f"floor missed in {misses} of {len(values)} replicates"
         return
     error = (values.mean() - target["value"]) / abs(target["value"])
     se = values.std(ddof=1) / math.sqrt(len(values)) / abs(target["value"])

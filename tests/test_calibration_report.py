@@ -48,3 +48,31 @@ def test_loose_parameters_are_those_the_targets_barely_move():
     ident = {"column_norms": {"a": 5.0, "b": 0.05, "c": 0.2}}
     assert loose_parameters(ident) == ["b"]
     assert loose_parameters({"column_norms": {}}) == []
+
+
+def test_growth_decomposition_adds_up_by_source():
+    from zq_sim.calibration_report import growth_decomposition
+
+    paths = {"mean_lease_income": {2024: 300.0, 2035: 400.0},
+             "mean_dividends_income": {2024: 10.0, 2035: 60.0},
+             "mean_arrears_income": {2024: 120.0, 2035: 0.0}}
+    table = growth_decomposition(paths, 2024, 2035).set_index("source")
+    assert table.loc["lease", "change"] == 100.0
+    assert table.loc["arrears", "change"] == -120.0
+    assert table["change"].sum() == 30.0
+    assert table["share_of_change"].sum() == pytest.approx(1.0)
+
+
+def test_support_section_names_the_rule_and_its_weakest_thresholds():
+    from zq_sim.calibration_report import support_section
+
+    tried = [{"threshold": 3e5, "gap_share": 0.5, "held": 1.0, "cost": 9e7, "supported": 900},
+             {"threshold": 2.2e5, "gap_share": 0.5, "held": 0.95, "cost": 6e7, "supported": 700},
+             {"threshold": 2.0e5, "gap_share": 0.5, "held": 0.9, "cost": 5e7, "supported": 650}]
+    report = {"support": {"threshold": 2.2e5, "gap_share": 0.5, "held": 0.95,
+                          "probability": 0.95, "seeds": 40, "feasible": True, "tried": tried}}
+    text = "\n".join(support_section(report))
+    assert "threshold 220,000 yuan, gap share 0.50" in text
+    assert "| 0.50 | 220,000 | 95% | 700 | 6,000 |" in text  # the weakest that holds it
+    report["support"]["feasible"] = False
+    assert "NOT met" in "\n".join(support_section(report))
