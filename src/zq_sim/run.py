@@ -194,8 +194,12 @@ def write_outputs(out_dir: Path, summary: dict, timeseries: pd.DataFrame,
 
 
 def run(cfg: RunConfig, out_dir: Path | None = None, resolved: dict | None = None,
-        echo: Callable[[str], None] | None = print) -> dict:
-    """Run every replicate of ``cfg``; write outputs into ``out_dir`` if given; return summary."""
+        echo: Callable[[str], None] | None = print, tables: dict | None = None) -> dict:
+    """Run every replicate of ``cfg``; write outputs into ``out_dir`` if given; return summary.
+
+    ``tables``, when given, receives the run's tables: ``timeseries`` and ``villages`` (None
+    when the village panel is off).
+    """
     validate(cfg)
     # read and check every data file before anything starts (errors name file, row, column)
     data.load_targets()
@@ -221,6 +225,8 @@ def run(cfg: RunConfig, out_dir: Path | None = None, resolved: dict | None = Non
     if panel is not None:
         panel.insert(0, "scenario", cfg.scenario)
     summary = summarise(cfg, timeseries, seeds, resolved)
+    if tables is not None:
+        tables.update(timeseries=timeseries, villages=panel)
     if out_dir is not None:
         write_outputs(Path(out_dir), summary, timeseries, panel)
     if echo is not None:
