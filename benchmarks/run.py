@@ -6,7 +6,7 @@
 For each scale (copies of Zhaoqing's 1,255 villages, county shares kept; ``population.scale``)
 and 13 simulated years (2023-2035), one replicate, seed 1:
 
-- zq_sim: ``ZhaoqingModel(cfg, seed)`` set-up seconds, stepping seconds (``model.run()``) and
+- zq_sim: ``ZhaoqingModel(cfg, rng=seed)`` set-up seconds, stepping seconds (``model.run()``) and
   village-years per second, with the default outputs (the village panel collected each year) and
   with ``output.villages=false``; the seconds to build the village panel DataFrame
   (``model.village_panel()``, not part of stepping); peak memory.
@@ -143,7 +143,7 @@ def _timed(fn: Callable[[], object], cpu: list | None = None) -> tuple[float, ob
 def kernel_matches_model(scale: int = 1, years: int = YEARS, seed: int = SEED) -> bool:
     """Whether the kernel's time series equals the model's exactly (same seed)."""
     cfg = bench_config(scale, years, villages=False)
-    a = ZhaoqingModel(cfg, seed=seed).run()
+    a = ZhaoqingModel(cfg, rng=seed, collect_agents=False).run()
     b = ArrayKernel(cfg, seed).run()
     return bool(a.equals(b))
 
@@ -151,7 +151,8 @@ def kernel_matches_model(scale: int = 1, years: int = YEARS, seed: int = SEED) -
 # ------------------------------------------------------------------------------ measurements
 def zq_once(scale: int, years: int = YEARS, seed: int = SEED) -> dict:
     """One timed zq_sim run with the default outputs and one with output.villages=false."""
-    s, model = _timed(lambda: ZhaoqingModel(bench_config(scale, years), seed=seed))
+    s, model = _timed(lambda: ZhaoqingModel(bench_config(scale, years), rng=seed,
+                                            collect_agents=False))
     cpu: list[float] = []
     r, _ = _timed(model.run, cpu)
     f, _ = _timed(model.village_panel)
@@ -159,7 +160,7 @@ def zq_once(scale: int, years: int = YEARS, seed: int = SEED) -> dict:
            "m": model.contracts.m, "k": model.companies.k}
     del model
     _, model = _timed(lambda: ZhaoqingModel(bench_config(scale, years, villages=False),
-                                            seed=seed))
+                                            rng=seed, collect_agents=False))
     out["step_off"], _ = _timed(model.run)
     return out
 
@@ -252,7 +253,7 @@ def memory_zq(scale: int, years: int = YEARS, seed: int = SEED) -> dict:
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
-        model = ZhaoqingModel(bench_config(scale, years), seed=seed)
+        model = ZhaoqingModel(bench_config(scale, years), rng=seed, collect_agents=False)
         model.run()
         run_peak = tracemalloc.get_traced_memory()[1]
         panel = model.village_panel()
@@ -260,7 +261,8 @@ def memory_zq(scale: int, years: int = YEARS, seed: int = SEED) -> dict:
         del panel, model
         gc.collect()
         tracemalloc.reset_peak()
-        model = ZhaoqingModel(bench_config(scale, years, villages=False), seed=seed)
+        model = ZhaoqingModel(bench_config(scale, years, villages=False), rng=seed,
+                              collect_agents=False)
         model.run()
         off_peak = tracemalloc.get_traced_memory()[1]
         del model

@@ -23,7 +23,7 @@ def stepped():
 
     cfg = RunConfig()
     cfg.years.end = 2026
-    model = ZhaoqingModel(cfg, seed=3)
+    model = ZhaoqingModel(cfg, rng=3)
     years = []
     while model.year < cfg.years.end:
         model.step()

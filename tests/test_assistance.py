@@ -111,7 +111,7 @@ def test_the_model_starts_with_the_projects_of_2021_and_2022():
 
     cfg = RunConfig()
     cfg.output.villages = False
-    model = ZhaoqingModel(cfg, seed=3)
+    model = ZhaoqingModel(cfg, rng=3)
     starts = set(model.projects.start.tolist())
     assert starts == {2021, 2022}
     # about assist_fund_2021 a year (Poisson count of lognormal projects)
@@ -120,3 +120,15 @@ def test_the_model_starts_with_the_projects_of_2021_and_2022():
     model.step()  # 2023: the stock pays its returns
     assert model.villages.income["assistance"].sum() > 0.9 * (
         model.projects.value * model.projects.rate)[model.projects.start < 2023].sum()
+
+
+def test_the_starting_stock_spreads_over_the_weak_villages():
+    # each year's projects raise their villages' income, so the next year's go to others
+    from zq_sim.config import RunConfig
+    from zq_sim.model import ZhaoqingModel
+
+    model = ZhaoqingModel(RunConfig(), rng=1, collect_agents=False)
+    p = model.projects
+    first = set(p.village[p.start == 2021].tolist())
+    second = set(p.village[p.start == 2022].tolist())
+    assert len(first & second) < 0.5 * len(second)  # all of them before it counted income

@@ -315,3 +315,13 @@ def test_form_companies_does_not_duplicate(make_villages, make_params):
     c = counts(t)
     assert c == {"companies": 6, "companies_village": 4, "companies_village_union": 0,
                  "companies_town_union": 2}
+
+
+def test_losses_run_capital_down_to_nothing_not_below(make_villages, make_params):
+    t = _one_company(capital=100_000.0, capability=0.0)
+    v = make_villages(2)
+    p = make_params(return_sd=0.0, failure_hazard=0.0, return_mean=-1.0)
+    for year in range(2024, 2030):
+        _operate(t, v, p, year=year)
+        assert t.capital[0] >= 0.0
+    assert t.capital[0] == 0.0 and t.alive[0]

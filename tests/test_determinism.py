@@ -13,7 +13,7 @@ from zq_sim.run import replicate_seeds, run
 
 
 def _model_tables(cfg, seed):
-    model = ZhaoqingModel(cfg, seed=seed)
+    model = ZhaoqingModel(cfg, rng=seed)
     return model.run(), model.village_panel()
 
 

@@ -18,7 +18,7 @@ def _cfg(end: int = 2024) -> RunConfig:
 
 @pytest.fixture(scope="module")
 def base_model():
-    model = ZhaoqingModel(_cfg(), seed=9)
+    model = ZhaoqingModel(_cfg(), rng=9)
     model.run()
     return model
 
@@ -33,9 +33,9 @@ def test_real_village_list(base_model):
 
 def test_scale_copies_every_village():
     cfg = _cfg()
-    one = ZhaoqingModel(cfg, seed=1)
+    one = ZhaoqingModel(cfg, rng=1)
     cfg.population.scale = 2
-    two = ZhaoqingModel(cfg, seed=1)
+    two = ZhaoqingModel(cfg, rng=1)
     assert two.villages.n == 2 * one.villages.n
     assert two.population.table["code"].is_unique
     # county and town shares are kept
@@ -47,9 +47,9 @@ def test_scale_copies_every_village():
 
 def test_scale_copies_towns_with_their_villages():
     cfg = _cfg()
-    one = ZhaoqingModel(cfg, seed=1)
+    one = ZhaoqingModel(cfg, rng=1)
     cfg.population.scale = 3
-    three = ZhaoqingModel(cfg, seed=1)
+    three = ZhaoqingModel(cfg, rng=1)
     # every town copied whole: three times as many towns, of the same sizes
     sizes_one = np.sort(np.bincount(one.villages.town))
     sizes_three = np.sort(np.bincount(three.villages.town))
@@ -66,7 +66,7 @@ def test_scale_leaves_per_village_results_unchanged(column):
     for scale in (1, 2):
         cfg = _cfg(end=2027)
         cfg.population.scale = scale
-        runs = [ZhaoqingModel(cfg, seed=s).run().set_index("year") for s in (1, 2, 3)]
+        runs = [ZhaoqingModel(cfg, rng=s).run().set_index("year") for s in (1, 2, 3)]
         frames[scale] = sum(r[column] for r in runs) / len(runs)
     for year in (2024, 2027):
         one, two = frames[1][year], frames[2][year]
@@ -78,7 +78,7 @@ def test_scale_multiplies_city_totals():
     for scale in (1, 2):
         cfg = _cfg(end=2027)
         cfg.population.scale = scale
-        runs = [ZhaoqingModel(cfg, seed=s).run().set_index("year") for s in (1, 2, 3)]
+        runs = [ZhaoqingModel(cfg, rng=s).run().set_index("year") for s in (1, 2, 3)]
         totals[scale] = sum(r.loc[2027] for r in runs) / len(runs)
     for column in ("total_operating_income", "land_transferred_stock", "huaiji_soe_land",
                    "companies", "public_spending", "contracts_managed"):
@@ -87,9 +87,9 @@ def test_scale_multiplies_city_totals():
 
 def test_residents_committees_add_collectives():
     cfg = _cfg()
-    villages_only = ZhaoqingModel(cfg, seed=1).villages.n
+    villages_only = ZhaoqingModel(cfg, rng=1).villages.n
     cfg.population.include_residents_committees = True
-    model = ZhaoqingModel(cfg, seed=1)
+    model = ZhaoqingModel(cfg, rng=1)
     assert model.villages.n > villages_only
     assert np.isfinite(model.run().select_dtypes("number").to_numpy(dtype=float)).all()
 
@@ -98,7 +98,7 @@ def test_floor_is_a_result_of_support_not_a_clamp():
     # without support for weak villages, some villages end below 150k in 2024
     cfg = _cfg()
     cfg.policy.support.enabled = False
-    ts = ZhaoqingModel(cfg, seed=9).run().set_index("year")
+    ts = ZhaoqingModel(cfg, rng=9).run().set_index("year")
     assert ts.loc[2024, "share_below_150k"] > 0
     assert ts.loc[2024, "public_support"] == 0.0
 
@@ -106,7 +106,7 @@ def test_floor_is_a_result_of_support_not_a_clamp():
 def test_support_lifts_weak_villages(base_model):
     cfg = _cfg()
     cfg.policy.support.enabled = False
-    without = ZhaoqingModel(cfg, seed=9).run().set_index("year")
+    without = ZhaoqingModel(cfg, rng=9).run().set_index("year")
     with_support = base_model.timeseries().set_index("year")
     assert with_support.loc[2024, "share_below_150k"] < without.loc[2024, "share_below_150k"]
     assert with_support.loc[2024, "public_support"] > 0

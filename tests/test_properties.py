@@ -38,7 +38,7 @@ def configs(draw) -> RunConfig:
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cfg=configs(), seed=st.integers(0, 2**32 - 1))
 def test_invariants_hold_every_year(cfg, seed):
-    model = ZhaoqingModel(cfg, seed=seed)
+    model = ZhaoqingModel(cfg, rng=seed)
     v, c, t = model.villages, model.contracts, model.companies
     while model.year < cfg.years.end:
         model.step()

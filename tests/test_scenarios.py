@@ -170,7 +170,7 @@ def _year_row(name: str, year: int = 2024) -> pd.Series:
     from zq_sim.model import ZhaoqingModel
 
     cfg = compose_run_config([f"+scenario={name}", f"years.end={year}"])
-    ts = ZhaoqingModel(cfg, seed=5).run()
+    ts = ZhaoqingModel(cfg, rng=5).run()
     return ts.set_index("year").loc[year]
 
 

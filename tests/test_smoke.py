@@ -4,7 +4,7 @@ from zq_sim.run import TARGET_METRICS, run
 
 
 def test_model_runs_and_has_no_nan(small_cfg):
-    ts = ZhaoqingModel(small_cfg, seed=1).run()
+    ts = ZhaoqingModel(small_cfg, rng=1).run()
     assert list(ts["year"]) == [2023, 2024, 2025, 2026]
     assert not ts.isna().any().any()
 

@@ -110,6 +110,16 @@ class StrongVillageCompany(mesa.Agent):
         return self.model.companies.members(self.row).tolist()
 
     @property
+    def n_members(self) -> int:
+        """Number of member villages."""
+        return int((self.model.companies.m_company == self.row).sum())
+
+    @property
+    def business(self) -> float:
+        """Market business this year (yuan)."""
+        return float(self.model.companies.business[self.row])
+
+    @property
     def dividends(self) -> float:
         """Dividends paid this year (yuan)."""
         return float(self.model.companies.dividends[self.row])

@@ -92,10 +92,9 @@ def load_config(scenario: str | None = None, overrides: Overrides = None, *,
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             composed = compose(config_name="config", overrides=groups + strings)
-        for key, value in (overrides.items() if isinstance(overrides, Mapping) else ()):
-            _check_key(key)
-            OmegaConf.update(composed, key, value, merge=True)
         cfg = OmegaConf.to_object(composed)
+        if isinstance(overrides, Mapping):
+            cfg = apply_overrides(cfg, overrides)
     except ConfigError:
         raise
     except OmegaConfBaseException as exc:
@@ -105,6 +104,27 @@ def load_config(scenario: str | None = None, overrides: Overrides = None, *,
         raise ConfigError(_first_cause(exc)) from exc
     assert isinstance(cfg, RunConfig)
     return validate(cfg)
+
+
+def apply_overrides(cfg: RunConfig, overrides: Mapping[str, Any]) -> RunConfig:
+    """A copy of ``cfg`` with settings changed by dotted name, type-checked (not range-checked).
+
+    Raises:
+        ConfigError: an unknown setting or a value of the wrong type, in one line.
+
+    """
+    if not overrides:
+        return copy.deepcopy(cfg)
+    node = OmegaConf.structured(cfg)
+    try:
+        for key, value in overrides.items():
+            _check_key(key)
+            OmegaConf.update(node, key, value, merge=True)
+        out = OmegaConf.to_object(node)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(_first_cause(exc)) from exc
+    assert isinstance(out, RunConfig)
+    return out
 
 
 def _first_cause(exc: BaseException) -> str:

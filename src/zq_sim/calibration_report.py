@@ -35,8 +35,9 @@ SOURCES = {
     "pv": ("village rooftop PV (光伏小切口)",
            "adoption rates per village; tariff, yield and degradation (facts.md)"),
     "assistance": ("paired-assistance projects (对口帮扶) paying a return for their term",
-                   "the yearly fund; a 15-year term (云浮's parks, facts.md), so the stock stops "
-                   "growing once the first projects end"),
+                   "the yearly fund (a stock growing by about the same each year, not "
+                   "compounding); a 15-year term (云浮's parks, facts.md) ends the first "
+                   "projects (of 2021) from 2036"),
     "own": ("villages' own businesses",
             "own_income_growth (3%/yr, assumption, range 0-6%)"),
 }

@@ -343,7 +343,8 @@ class PopulationConfig:
 
     include_residents_committees: bool = _f(
         False, "also simulate residents' committees (社区) as collectives")
-    scale: int = _f(1, "copies of each village (benchmarks, province-sized runs)", 1, 10_000)
+    scale: int = _f(
+        1, "copies of each town with its villages (benchmarks, province-sized runs)", 1, 10_000)
 
 
 @dataclass

@@ -8,7 +8,8 @@ villages and the same draws wherever their mechanisms do the same thing (common 
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import Any
 
 import mesa
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 
 from zq_sim import data, metrics
 from zq_sim.agents import LandOperator, StrongVillageCompany, Village
-from zq_sim.config import RunConfig
+from zq_sim.config import ConfigError, RunConfig, validate
 from zq_sim.mechanisms import assistance, companies, land, pv, three_assets
 from zq_sim.population import Population, build_population
 
@@ -28,6 +29,43 @@ PANEL = ("operating_income", "recurring_operating_income", "total_income", "supp
          "transferred", "pv_kw", "company_joined", "weak")
 
 
+SeedLike = int | np.integer | np.random.SeedSequence | None
+#: Mesa agent-type reporters (attribute names of the agents).
+VILLAGE_REPORTERS = {"code": "code", "county": "county", "town": "town",
+                     "operating_income": "operating_income", "total_income": "total_income",
+                     "capacity": "capacity", "fixed_assets": "fixed_assets"}
+COMPANY_REPORTERS = {"kind": "kind", "capital": "capital", "business": "business",
+                     "dividends": "dividends", "members": "n_members"}
+
+
+def latest(model: ZhaoqingModel, name: str) -> Any:
+    """A Mesa model reporter: one metric of the model's latest yearly row."""
+    return model.records[-1][name]
+
+
+def _seed(rng: SeedLike) -> int | np.random.SeedSequence:
+    """The replicate's seed from Mesa's ``rng`` argument (None draws and records entropy)."""
+    if rng is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(rng, np.random.SeedSequence):
+        return rng
+    if isinstance(rng, bool) or not isinstance(rng, int | np.integer) or rng < 0:
+        raise ConfigError(f"rng = {rng!r}: give a non-negative int, a numpy SeedSequence or "
+                          "None")
+    return int(rng)
+
+
+def _configure(cfg: RunConfig | None, overrides: dict[str, Any]) -> RunConfig:
+    """The configuration the model runs: cfg (or the calibrated one) with overrides, validated."""
+    from zq_sim.api import apply_overrides, load_config
+
+    if "seed" in overrides:
+        raise ConfigError("seed: a model runs one replicate; give its seed as rng=...")
+    if cfg is None:
+        return load_config(overrides=overrides)
+    return validate(apply_overrides(cfg, overrides))
+
+
 @lru_cache(maxsize=8)
 def _tables(data_dir: str, include_residents: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     return (data.load_villages(data_dir, include_residents), data.load_counties(data_dir))
@@ -36,31 +74,60 @@ def _tables(data_dir: str, include_residents: bool) -> tuple[pd.DataFrame, pd.Da
 class ZhaoqingModel(mesa.Model):
     """Village collective income in Zhaoqing under the 2024 county-town-village reforms.
 
+    Used as Mesa models are::
+
+        model = ZhaoqingModel(rng=42, **{"policy.companies.formation_push": 2.0})
+        while model.running:
+            model.step()
+        model.datacollector.get_model_vars_dataframe()
+
+    and by ``mesa.batch_run(ZhaoqingModel, parameters={"years.end": 2030, ...}, rng=[1, 2])``.
+
     Args:
         cfg: the run's configuration (``config.RunConfig``); the model reads ``cfg.model``
             (behaviour), ``cfg.policy`` (levers), ``cfg.years`` and ``cfg.population``.
-        seed: this replicate's seed; every random stream is spawned from it.
+            None: the calibrated configuration (conf/model/calibrated.yaml, as the command
+            line composes it).
+        rng: this replicate's seed: an int, a numpy integer, a numpy SeedSequence, or None
+            (fresh entropy, recorded in ``self.seed``). Mesa's own generators and every
+            random stream of the model are spawned from it.
         data_dir: folder of the data files (default: the project's data/).
+        collect_agents: also collect the agent-type reporters of villages and companies in
+            ``self.datacollector`` each year (the village panel, ``village_panel()``, is
+            collected from the arrays either way).
+        **overrides: settings by dotted name, applied to ``cfg`` (or the calibrated config) and
+            validated, e.g. ``**{"years.end": 2030, "policy.support.enabled": False}``.
+
+    Raises:
+        ConfigError: an unknown setting, a value out of range, or a bad ``rng``.
 
     """
 
-    def __init__(self, cfg: RunConfig | None = None, seed: int = 0,
-                 data_dir: str | None = None) -> None:
+    def __init__(self, cfg: RunConfig | None = None, *, rng: SeedLike = None,
+                 data_dir: str | None = None, collect_agents: bool = True,
+                 **overrides: Any) -> None:
+        seed = _seed(rng)
         super().__init__(rng=seed)
-        self._build_state(cfg if cfg is not None else RunConfig(), seed, data_dir)
+        self._build_state(_configure(cfg, overrides), seed, data_dir)
         self.village_agents = [Village(self, i) for i in range(self.villages.n)]
         self.operators = [LandOperator(self, "private"), LandOperator(self, "soe", "怀集县")]
         self.company_agents: list[StrongVillageCompany] = []
         self._form_initial_companies()
         self._fund_initial_projects()
+        self.datacollector: mesa.DataCollector | None = None
+        self._collect_agents = collect_agents
+        self.running = self.year < self.cfg.years.end
 
-    def _build_state(self, cfg: RunConfig, seed: int, data_dir: str | None) -> None:
+    def _build_state(self, cfg: RunConfig, seed: int | np.random.SeedSequence,
+                     data_dir: str | None) -> None:
         """The arrays, streams and tables of the model (everything but Mesa's agents)."""
         self.cfg = cfg
         self.p = self.cfg.model
         self.policy = self.cfg.policy
-        self.seed = seed
-        children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+        self.seed = seed.entropy if isinstance(seed, np.random.SeedSequence) else seed
+        sequence = seed if isinstance(seed, np.random.SeedSequence) else \
+            np.random.SeedSequence(seed)
+        children = sequence.spawn(len(STREAMS))
         self.streams = {name: np.random.default_rng(s) for name, s in zip(STREAMS, children,
                                                                           strict=True)}
         village_table, counties = _tables(str(data_dir or data.DATA_DIR),
@@ -85,7 +152,10 @@ class ZhaoqingModel(mesa.Model):
 
     # ---------------------------------------------------------------- schedule
     def step(self) -> None:
-        """Simulate one year."""
+        """Simulate one year; ``running`` turns False at ``years.end``."""
+        if self.year >= self.cfg.years.end:
+            raise RuntimeError(f"the model has reached years.end = {self.cfg.years.end}; it "
+                               "does not step past it (raise years.end to simulate further)")
         self.year += 1
         self.begin_year()
         self.review_weak_list()
@@ -97,6 +167,7 @@ class ZhaoqingModel(mesa.Model):
         self.fund_assistance()
         self.close_accounts()
         self.collect()
+        self.running = self.year < self.cfg.years.end
 
     def run(self) -> pd.DataFrame:
         """Simulate from the base year to ``years.end``; return the yearly metrics."""
@@ -309,12 +380,19 @@ class ZhaoqingModel(mesa.Model):
 
         Funded at ``assist_fund_2021`` a year, aimed at weak villages as in 2023; their value is
         already in the villages' 2023 fixed assets (drawn from the priors), so it is not booked
-        again. They pay their return from 2023 until their term ends.
+        again. They pay their return from the year they are funded: the next year's targeting
+        and the 2022 income that the 2023 accounts start from (``prev_operating``) include it,
+        so the programme does not fund the same villages every year.
         """
+        v = self.villages
         for year in (self.cfg.years.base - 2, self.cfg.years.base - 1):
+            before = len(self.projects.value)
             assistance.fund_projects(
-                self.projects, self.villages, fund=self.p.assist_fund_2021 * self.scale,
+                self.projects, v, fund=self.p.assist_fund_2021 * self.scale,
                 targeting="weak", year=year, p=self.p, rng=self.streams["assistance"])
+            earning = (self.projects.value * self.projects.rate)[before:]
+            v.prev_operating = v.prev_operating + np.bincount(
+                self.projects.village[before:], weights=earning, minlength=v.n)
 
     def collect(self) -> None:
         """Record the year's metrics and, if wanted, the village panel."""
@@ -351,6 +429,7 @@ class ZhaoqingModel(mesa.Model):
             **{f"public_{k}": val for k, val in self._spent.items()},
         })
         self.records.append(row)
+        self._mesa_collect(row)
         if self.cfg.output.villages:
             self.panel[self.year] = {
                 "operating_income": operating, "recurring_operating_income": recurring,
@@ -361,6 +440,18 @@ class ZhaoqingModel(mesa.Model):
                 "transferred": v.transferred.copy(), "pv_kw": v.pv_kw.copy(),
                 "company_joined": companies.first_joined(self.companies, v.n),
                 "weak": v.weak.copy()}
+
+    def _mesa_collect(self, row: dict) -> None:
+        """Feed Mesa's DataCollector: every yearly metric, and agents' reporters if asked."""
+        if not hasattr(self, "_collect_agents"):
+            return  # the benchmark's array kernel: no Mesa
+        if self.datacollector is None:
+            agents = {Village: dict(VILLAGE_REPORTERS),
+                      StrongVillageCompany: dict(COMPANY_REPORTERS)}
+            self.datacollector = mesa.DataCollector(
+                model_reporters={name: partial(latest, name=name) for name in row},
+                agenttype_reporters=agents if self._collect_agents else None)
+        self.datacollector.collect(self)
 
     def timeseries(self) -> pd.DataFrame:
         """One row per simulated year."""

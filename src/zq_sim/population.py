@@ -3,8 +3,9 @@
 The villages, towns and counties are the real ones (data/zhaoqing_village_units_2023.csv, NBS
 2023 codes). What the statistics do not give per village (income, assets, contracts, land,
 capacity) is drawn from distributions whose parameters are the priors in ``ModelParams``
-(data/priors.csv), east and west counties apart. ``scale`` copies every village that many times,
-keeping county and town shares, for benchmarks and province-sized experiments.
+(data/priors.csv), east and west counties apart. ``scale`` copies every town with its villages
+that many times (each copy a town of its own), so that per-village distributions do not depend
+on it and city totals grow with it, for benchmarks and province-sized experiments.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def build_population(village_table: pd.DataFrame, counties: pd.DataFrame, p: Mod
         counties: data/counties.csv (region and rural residents per county).
         p: behavioural parameters (priors or calibrated).
         rng: the population's own generator (same seed, same villages in every scenario).
-        scale: copies of each village.
+        scale: copies of each town with its villages.
 
     """
     # scale copies towns with their villages: copy c of town T is a town of its own (its code

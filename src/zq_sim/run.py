@@ -90,10 +90,11 @@ def counterfactual_config(cfg: RunConfig) -> RunConfig:
 
 def run_replicate(cfg: RunConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One replicate: (yearly metrics, village panel), with the reform's added income."""
-    model = ZhaoqingModel(cfg, seed=seed)
+    model = ZhaoqingModel(cfg, rng=seed, collect_agents=False)
     ts = model.run()
     if cfg.output.counterfactual and cfg.policy.three_assets.reform:
-        cf = ZhaoqingModel(counterfactual_config(cfg), seed=seed).run()
+        cf = ZhaoqingModel(counterfactual_config(cfg), rng=seed,
+                           collect_agents=False).run()
         # added OPERATING income: the reform adds collective income, not transfers (support
         # reacts to income and would offset part of it)
         ts["three_assets_added_income"] = (ts["total_operating_income"]

@@ -345,7 +345,10 @@ def operate(t: CompanyTable, v: VillageState, *, demand: np.ndarray, works: np.n
     t.alive = alive & ~fails
     paying = t.alive & (profit > 0)
     pool = np.where(paying, p.payout * profit, 0.0)
-    t.capital = np.where(t.alive, t.capital * (1.0 - p.depreciation) + profit - pool, 0.0)
+    # capital depreciates and grows by retained profit; losses run it down to nothing, not
+    # below (a company without capital still does its business)
+    t.capital = np.where(t.alive, np.maximum(t.capital * (1.0 - p.depreciation) + profit - pool,
+                                             0.0), 0.0)
     t.dividends = pool
     weak_seat = v.weak[t.m_village] & seats_alive
     seat_pay = split_dividends(pool, t.m_company, t.m_share, weak=weak_seat,
