@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from zq_sim.dashboard.live import FLOOR, REFERENCE, SOURCES, bands
+from zq_sim.dashboard.live import FLOOR, REFERENCE, SOURCES, bands, differences
 from zq_sim.plotting import EAST, county_label
 
 #: Fonts with Chinese glyphs, in order of preference.
@@ -102,7 +102,7 @@ def _band(ax: Axes, table: pd.DataFrame, column: str, factor: float = 1.0,
     """A line per run (mean over replicates) with its 5-95% band."""
     colors = colors or _colors(_groups(table))
     b = bands(table, column)
-    for g in _groups(table):
+    for g in _groups(table)[::-1]:  # the baseline first, under the others
         s = b[b["scenario"] == g]
         ax.fill_between(s["year"], s["p05"] * factor, s["p95"] * factor, color=colors[g],
                         alpha=0.18, lw=0)
@@ -127,12 +127,18 @@ def _n_rep(table: pd.DataFrame) -> int:
 
 @_styled
 def plot_income_paths(timeseries: pd.DataFrame) -> tuple[Figure, np.ndarray]:
-    """Mean and bottom-decile operating income per village over time, with 90% bands."""
-    fig = Figure(figsize=(10, 3.9), layout="constrained")
-    axes = fig.subplots(1, 2)
+    """Mean and bottom-decile operating income per village over time, with 90% bands.
+
+    With a run besides the baseline, a second row shows its difference from the baseline,
+    replicate by replicate (the runs share their seeds), with its 90% band.
+    """
+    groups = _groups(timeseries)
+    compare = len(groups) > 1 and REFERENCE in groups
+    fig = Figure(figsize=(10, 6.6 if compare else 3.9), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(2 if compare else 1, 2, sharex=True))
     panels = (("mean_operating_income", "Mean operating income per village"),
               ("p10_operating_income", "Bottom decile: 10th percentile of villages"))
-    for ax, (column, title) in zip(axes, panels, strict=True):
+    for ax, (column, title) in zip(axes[0], panels, strict=True):
         _band(ax, timeseries, column, 1e-4)
         ax.set_title(title)
         ax.set_ylabel(f"{unit('wan')} per village per year")
@@ -142,7 +148,13 @@ def plot_income_paths(timeseries: pd.DataFrame) -> tuple[Figure, np.ndarray]:
                     xycoords=("axes fraction", "data"), xytext=(0, 3),
                     textcoords="offset points", fontsize=8, color="0.3")
         _year_axis(ax)
-    groups = _groups(timeseries)
+    if compare:
+        for ax, (column, title) in zip(axes[1], panels, strict=True):
+            _band(ax, differences(timeseries, column), column, 1e-4)
+            ax.axhline(0.0, color=REFERENCE_COLOR, lw=1.2)
+            ax.set_title(f"{title.split(':')[0]}: difference from the baseline")
+            ax.set_ylabel(f"{unit('wan')} per village per year")
+            _year_axis(ax)
     _legend(fig, groups, _colors(groups), f"lines: mean of {_n_rep(timeseries)} replicates; "
             "bands: 90% of replicates")
     fig.suptitle("Operating income (own income, before fiscal support)", fontweight="bold")

@@ -210,6 +210,19 @@ def bands(timeseries: pd.DataFrame, column: str, by: str = "scenario") -> pd.Dat
     return out.reset_index()
 
 
+def differences(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Per run other than the baseline, replicate and year: its value less the baseline's.
+
+    Runs share their replicate seeds (common random numbers), so the difference of a replicate
+    is the effect of the settings on that replicate's villages.
+    """
+    wide = table.pivot_table(index=["seed", "year"], columns="scenario", values=column)
+    if REFERENCE not in wide:
+        return pd.DataFrame(columns=["scenario", "seed", "year", column])
+    diff = wide.drop(columns=REFERENCE).sub(wide[REFERENCE], axis=0)
+    return diff.stack().rename(column).reset_index()
+
+
 def interval(values: pd.Series) -> tuple[float, float, float]:
     """Mean, 5th and 95th percentile of values over replicates (NaN when there are none)."""
     a = np.asarray(values, dtype=float)
