@@ -48,11 +48,14 @@ def lever_class(key: str) -> str:
 @solara.component
 def LeverControl(lever: Lever, value, on_change):
     """One lever: its name and value above a slider in display units, or a checkbox."""
+    if lever.kind == "bool":
+        with solara.Row(classes=[lever_class(lever.key)], style={"align-items": "center"}):
+            solara.Checkbox(label="", value=bool(value), on_value=on_change,
+                            style="flex: 0 0 auto")
+            solara.Text(lever.label, style={"font-size": "0.9em", "color": "#444"})
+        return
     with solara.Column(gap="0px", classes=[lever_class(lever.key)],
                        style={"margin-bottom": "-6px"}):
-        if lever.kind == "bool":
-            solara.Switch(label=lever.label, value=bool(value), on_value=on_change)
-            return
         shown = _display(lever, value)
         text = f"{shown:g}" if lever.kind == "int" else f"{shown:.3g}"
         solara.Text(f"{lever.label}: {text} {lever.unit}".rstrip(),
@@ -174,7 +177,8 @@ def Page():
 @solara.component
 def Controls(scenario: str, choose, replicates, end, year, levers, defaults):
     """The settings: scenario, replicates, years, the levers and the shocks."""
-    solara.Select("Scenario", values=scenarios(), value=scenario, on_value=choose)
+    with solara.Column(classes=["zq-scenario"]):
+        solara.Select("Scenario", values=scenarios(), value=scenario, on_value=choose)
     for label, var, lo, hi in ((f"Replicates: {replicates.value}", replicates, 1, 20),
                                (f"Last year: {end.value}", end, FIRST_END, LAST_END),
                                (f"Year of the numbers and counties: {year.value}", year, 2024,

@@ -97,3 +97,11 @@ def wait_for_results(page, timeout: float = 60.0) -> None:
     page.wait_for_selector(DONE, timeout=timeout * 1000)
     page.wait_for_function("() => document.querySelectorAll('img').length >= 4",
                            timeout=timeout * 1000)
+
+
+def select_scenario(page, name: str, timeout: float = 60.0) -> None:
+    """Pick a scenario in the page's scenario list and wait for its run to be shown."""
+    page.locator(".zq-scenario .v-field").click()
+    page.locator(".v-overlay .v-list-item-title").get_by_text(name, exact=True).click()
+    page.wait_for_selector(f"{DONE} >> text=Scenario {name},", timeout=timeout * 1000)
+    wait_for_results(page, timeout)

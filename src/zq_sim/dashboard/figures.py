@@ -32,6 +32,8 @@ from zq_sim.plotting import EAST, county_label
 #: Fonts with Chinese glyphs, in order of preference.
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQuanYi Zen Hei",
              "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei")
+#: Width of every figure (inches): at the page's 110 dpi, the width of its results column.
+WIDTH = 10.5
 #: The baseline's colour, and the colour of the user's settings.
 REFERENCE_COLOR = "#7f7f7f"
 RUN_COLOR = "#d62728"
@@ -134,7 +136,7 @@ def plot_income_paths(timeseries: pd.DataFrame) -> tuple[Figure, np.ndarray]:
     """
     groups = _groups(timeseries)
     compare = len(groups) > 1 and REFERENCE in groups
-    fig = Figure(figsize=(10, 6.6 if compare else 3.9), layout="constrained")
+    fig = Figure(figsize=(WIDTH, 6.6 if compare else 3.9), layout="constrained")
     axes = np.atleast_2d(fig.subplots(2 if compare else 1, 2, sharex=True))
     panels = (("mean_operating_income", "Mean operating income per village"),
               ("p10_operating_income", "Bottom decile: 10th percentile of villages"))
@@ -173,7 +175,7 @@ def plot_weak_villages(weak: pd.DataFrame) -> tuple[Figure, np.ndarray]:
 
     ``weak`` is :func:`zq_sim.dashboard.live.weak_village_table`'s table.
     """
-    fig = Figure(figsize=(12, 3.9), layout="constrained")
+    fig = Figure(figsize=(WIDTH, 3.9), layout="constrained")
     axes = fig.subplots(1, 3)
     _band(axes[0], weak, "share_own_below_150k", 100.0)
     _band(axes[0], weak, "share_own_below_200k", 100.0, ls="--")
@@ -208,7 +210,7 @@ def plot_counties(counties: pd.DataFrame) -> tuple[Figure, np.ndarray]:
     colors = _colors(groups)
     present = list(dict.fromkeys(counties["county"]))
     order = [c for c in EAST if c in present] + sorted(c for c in present if c not in EAST)
-    fig = Figure(figsize=(10, 1.4 + 0.42 * len(order)), layout="constrained")
+    fig = Figure(figsize=(WIDTH, 1.4 + 0.42 * len(order)), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     ypos = np.arange(len(order))[::-1]
     offsets = np.linspace(0.15, -0.15, len(groups)) if len(groups) > 1 else [0.0]
@@ -250,7 +252,7 @@ def plot_income_sources(timeseries: pd.DataFrame) -> tuple[Figure, np.ndarray]:
     """
     groups = _groups(timeseries)
     parts = [p for p in SOURCES if f"mean_{p}_income" in timeseries]
-    fig = Figure(figsize=(5.2 * len(groups) + 1.6, 3.9), layout="constrained")
+    fig = Figure(figsize=(WIDTH, 3.9), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(groups), sharey=True, squeeze=False)[0])
     columns = [f"mean_{p}_income" for p in parts] + (
         ["mean_support"] if "mean_support" in timeseries else [])
