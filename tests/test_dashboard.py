@@ -239,3 +239,20 @@ def test_the_page_runs_the_model_and_a_slider_changes_the_figures():
         assert table_after != table_before
         assert "baseline + your levers" in page.inner_text(".zq-status-done")
         assert not page.locator(".v-alert.error").count()
+
+
+def test_a_local_html_page_is_pictured_whole(tmp_path):
+    pytest.importorskip("playwright", reason="playwright is not installed (test extra)")
+    if chromium_path() is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium; .ci/run does)")
+    from matplotlib.image import imread
+
+    from zq_sim.dashboard.browser import screenshot_html
+
+    html = tmp_path / "report.html"
+    html.write_text("<html><body style='margin:0'><div style='height:1500px;background:#f00'>"
+                    "</div></body></html>", encoding="utf-8")
+    png = screenshot_html(html, tmp_path / "report.png", width=600)
+    img = imread(png)
+    assert img.shape[:2] == (1500, 600)  # the whole page, not the first screen
+    assert img[10, 10, 0] > 0.9 and img[10, 10, 1] < 0.1  # and what it shows

@@ -83,8 +83,9 @@ HEADLINES = (
     ("share_own_below_150k", "Own income below 150k yuan", lambda x: f"{x:.1%}"),
     ("share_own_below_200k", "Own income below 200k yuan", lambda x: f"{x:.1%}"),
     ("villages_supported", "Villages receiving support", lambda x: f"{x:,.0f}"),
-    ("public_support", "Cost of support", lambda x: _money(x, " a year")),
-    ("public_spending", "All public spending on the levers", lambda x: _money(x, " a year")),
+    ("public_support", "Cost of support, city-wide", lambda x: _money(x, " a year")),
+    ("public_spending", "Public spending on the levers, city-wide",
+     lambda x: _money(x, " a year")),
 )
 
 

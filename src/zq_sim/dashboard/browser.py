@@ -1,7 +1,8 @@
 """Drive the dashboard in a real browser: serve it, open it in headless Chromium, wait for it.
 
 Used by the browser test (tests/test_dashboard.py) and by the script that makes the README's
-screenshot (scripts/figures_dashboard.py). Playwright drives the system's Chromium (Debian's
+screenshot (scripts/figures_dashboard.py); :func:`screenshot_html` pictures any local page,
+such as a sweep's report.html. Playwright drives the system's Chromium (Debian's
 ``chromium`` package) through ``executable_path``: Playwright's own browser download is not
 needed.
 """
@@ -17,6 +18,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 #: CSS selectors of the page's states (classes set in zq_sim.dashboard.app).
 DONE = ".zq-status-done"
@@ -88,6 +90,14 @@ def browser_page(url: str, width: int = 1400, height: int = 1000) -> Iterator:
             yield page
         finally:
             browser.close()
+
+
+def screenshot_html(html: Path, out: Path, width: int = 1200) -> Path:
+    """A full-page screenshot of a local HTML file (a report.html) in headless Chromium."""
+    with browser_page(Path(html).resolve().as_uri(), width=width, height=800) as page:
+        page.wait_for_load_state("load")
+        page.screenshot(path=str(out), full_page=True)
+    return Path(out)
 
 
 def wait_for_results(page, timeout: float = 60.0) -> None:
