@@ -42,6 +42,14 @@ def test_scenarios_are_the_files_of_conf_scenario_baseline_first():
     assert sorted(names) == sorted(p.stem for p in (CONF_DIR / "scenario").glob("*.yaml"))
 
 
+def test_each_scenario_is_described_by_its_files_header():
+    assert live.scenario_description("land_transfer").startswith(
+        "a stronger land consolidation and transfer drive")
+    assert "collective service fee 50% higher" in live.scenario_description("land_transfer")
+    for name in live.scenarios():
+        assert live.scenario_description(name), name
+
+
 def test_config_is_composed_as_the_command_line_composes_it():
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cli = OmegaConf.to_object(compose(config_name="config",
@@ -187,6 +195,22 @@ def test_income_by_source_stacks_the_sources_present(two_runs):
     assert ymax == pytest.approx(top.max() * 1e-4, rel=1e-6)
 
 
+def test_public_money_stacks_every_public_item(two_runs):
+    mine, base = two_runs
+    ts = pd.concat([mine.timeseries, base.timeseries], ignore_index=True)
+    ts["public_town_works"] = 2.0e8  # an item the figure does not know by name yet
+    fig, axes = figures.plot_public_money(ts)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[0] == "Towns' public works let to companies"
+    assert "Fiscal support to weak villages" in labels and len(labels) == len(
+        [c for c in ts if c.startswith("public_") and c != "public_spending"])
+    items = [c for c in ts if c.startswith("public_") and c != "public_spending"]
+    total = mine.timeseries.groupby("year")[items[:-1]].mean().sum(axis=1) + 2.0e8
+    top = axes[0].collections[-1].get_paths()[0].vertices[:, 1].max()
+    assert top == pytest.approx(total.max() * 1e-8)  # in 亿元 (100 million yuan)
+    assert axes[0].get_ylabel() == f"{figures.unit('yi')} a year"
+
+
 # ------------------------------------------------------------------ command line
 @pytest.mark.parametrize("port", ["0", "70000"])
 def test_a_bad_port_is_refused_with_one_line(port):
@@ -222,8 +246,9 @@ def test_the_page_runs_the_model_and_a_slider_changes_the_figures():
         done = page.locator(".zq-status-done")
         assert "Scenario baseline," in done.inner_text()
         images = page.locator(".zq-status-done img")
-        assert images.count() == 4
-        before = [images.nth(i).get_attribute("src") for i in range(4)]
+        count = images.count()
+        assert count >= 4  # paths, weak villages, counties, sources (and public money)
+        before = [images.nth(i).get_attribute("src") for i in range(count)]
         table_before = page.inner_text(".zq-status-done table")
 
         slider = page.locator(f".{lever_class('policy.land.consolidation_push')} [role=slider]")
@@ -233,7 +258,7 @@ def test_the_page_runs_the_model_and_a_slider_changes_the_figures():
         page.wait_for_selector("text=baseline + your levers", timeout=60_000)
         wait_for_results(page)
 
-        after = [images.nth(i).get_attribute("src") for i in range(4)]
+        after = [images.nth(i).get_attribute("src") for i in range(count)]
         assert all(a != b for a, b in zip(after, before, strict=True))
         table_after = page.inner_text(".zq-status-done table")
         assert table_after != table_before

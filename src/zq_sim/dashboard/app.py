@@ -26,6 +26,7 @@ from zq_sim.dashboard.live import (
     headline,
     reference_run,
     run_live,
+    scenario_description,
     scenario_levers,
     scenarios,
     weak_village_table,
@@ -92,7 +93,8 @@ HEADLINES = (
 @solara.component
 def Headlines(run: LiveRun, reference: LiveRun, year: int):
     """The year's key numbers: mean [90% of replicates], and the baseline's mean beside them."""
-    mine, base = headline(run, year), headline(reference, year)
+    mine, base = solara.use_memo(lambda: (headline(run, year), headline(reference, year)),
+                                 [run.token, reference.token, year])
     rows = []
     for key, label, fmt in HEADLINES:
         if key not in mine:
@@ -107,19 +109,27 @@ def Headlines(run: LiveRun, reference: LiveRun, year: int):
         style={"font-size": "0.95em"})
 
 
-@solara.component
-def Figures(run: LiveRun, reference: LiveRun, year: int):
-    """The four figures of a run against the baseline."""
+def make_figures(run: LiveRun, reference: LiveRun, year: int) -> list:
+    """The figures of a run against the baseline (the baseline alone if it is the run)."""
     import pandas as pd
 
     runs = [run] if run.label == REFERENCE else [run, reference]
     ts = pd.concat([r.timeseries for r in runs], ignore_index=True)
     weak = pd.concat([weak_village_table(r) for r in runs], ignore_index=True)
     counties = pd.concat([county_table(r, year) for r in runs], ignore_index=True)
-    for make, table in ((figures.plot_income_paths, ts), (figures.plot_weak_villages, weak),
-                        (figures.plot_counties, counties), (figures.plot_income_sources, ts)):
-        fig, _ = make(table)
-        solara.FigureMatplotlib(fig, format="png", dpi=110, dependencies=[id(run), year])
+    made = [figures.plot_income_paths(ts)[0], figures.plot_weak_villages(weak)[0],
+            figures.plot_counties(counties)[0], figures.plot_income_sources(ts)[0]]
+    if figures.public_items(ts):
+        made.append(figures.plot_public_money(ts)[0])
+    return made
+
+
+@solara.component
+def Figures(run: LiveRun, reference: LiveRun, year: int):
+    """The figures, drawn once per run and year (not again on every redraw of the page)."""
+    key = [run.token, reference.token, year]
+    for fig in solara.use_memo(lambda: make_figures(run, reference, year), key):
+        solara.FigureMatplotlib(fig, format="png", dpi=110, dependencies=key)
 
 
 def _label(scenario: str, levers: dict, defaults: dict) -> str:
@@ -180,6 +190,8 @@ def Controls(scenario: str, choose, replicates, end, year, levers, defaults):
     """The settings: scenario, replicates, years, the levers and the shocks."""
     with solara.Column(classes=["zq-scenario"]):
         solara.Select("Scenario", values=scenarios(), value=scenario, on_value=choose)
+        solara.Text(scenario_description(scenario), style={"font-size": "0.8em", "color": "#555",
+                                                           "line-height": "1.3"})
     for label, var, lo, hi in ((f"Replicates: {replicates.value}", replicates, 1, 20),
                                (f"Last year: {end.value}", end, FIRST_END, LAST_END),
                                (f"Year of the numbers and counties: {year.value}", year, 2024,

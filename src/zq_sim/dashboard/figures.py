@@ -37,6 +37,13 @@ WIDTH = 10.5
 #: The baseline's colour, and the colour of the user's settings.
 REFERENCE_COLOR = "#7f7f7f"
 RUN_COLOR = "#d62728"
+#: What each item of public spending (``public_<item>`` columns) pays for; items not named here
+#: are shown by their column name.
+PUBLIC_ITEMS: dict[str, str] = {
+    "support": "Fiscal support to weak villages", "assistance": "Assistance projects",
+    "companies": "Start-up capital of companies", "pv": "PV subsidy",
+    "town_works": "Towns' public works let to companies",
+}
 #: Colours of the income sources (a qualitative palette, one per source, fixed).
 SOURCE_COLORS = dict(zip(SOURCES, ("#4c72b0", "#c7c7c7", "#55a868", "#8172b2", "#ccb974",
                                    "#64b5cd", "#dd8452"), strict=True))
@@ -279,3 +286,39 @@ def plot_income_sources(timeseries: pd.DataFrame) -> tuple[Figure, np.ndarray]:
                  "replicates)", fontweight="bold")
     return fig, axes
 
+
+
+def public_items(table: pd.DataFrame) -> list[str]:
+    """The items of public spending in a table (its ``public_<item>`` columns but the total)."""
+    return [c.removeprefix("public_") for c in table.columns
+            if c.startswith("public_") and c != "public_spending"]
+
+
+@_styled
+def plot_public_money(timeseries: pd.DataFrame) -> tuple[Figure, np.ndarray]:
+    """Public money a year by item, one panel per run (stacked areas, means over replicates).
+
+    Every ``public_<item>`` column is an item, so items added to the model appear by themselves.
+    """
+    groups = _groups(timeseries)
+    items = public_items(timeseries)
+    columns = [f"public_{i}" for i in items]
+    means = timeseries.groupby(["scenario", "year"])[columns].mean()
+    factor, money = _money_factor(means.sum(axis=1))
+    fig = Figure(figsize=(WIDTH, 3.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(groups), sharey=True, squeeze=False)[0])
+    cycle = matplotlib.colormaps["tab10"].colors
+    colors = [cycle[k % len(cycle)] for k in range(len(items))]
+    for ax, g in zip(axes, groups, strict=True):
+        m = means.loc[g] * factor
+        ax.stackplot(m.index, *[m[c] for c in columns], colors=colors, lw=0.3, edgecolor="white")
+        ax.set_title(g)
+        ax.set_ylabel(f"{money} a year")
+        _year_axis(ax)
+    handles = [Patch(facecolor=c) for c in colors]
+    labels = [PUBLIC_ITEMS.get(i, i.replace("_", " ")) for i in items]
+    fig.legend(handles[::-1], labels[::-1], loc="outside right center", frameon=False,
+               title="public money for", fontsize=8.5)
+    fig.suptitle(f"What the public money buys (city-wide; mean of {_n_rep(timeseries)} "
+                 "replicates)", fontweight="bold")
+    return fig, axes

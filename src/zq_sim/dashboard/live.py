@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import math
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -93,12 +94,26 @@ SOURCES: dict[str, str] = {
 }
 
 _HYDRA = threading.Lock()  # Hydra's compose state is global to the process
+_TOKENS = itertools.count(1)
 
 
 def scenarios() -> list[str]:
     """The scenarios of conf/scenario/, baseline first."""
     names = choices("scenario")
     return [REFERENCE] + [n for n in names if n != REFERENCE] if REFERENCE in names else names
+
+
+def scenario_description(name: str) -> str:
+    """What a scenario changes and why: the header comment of its file in conf/scenario/."""
+    text = []
+    for line in (CONF_DIR / "scenario" / f"{name}.yaml").read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        if not line.startswith("# @package"):
+            text.append(line.lstrip("#").strip())
+    description = " ".join(text)
+    prefix = f"{name}:"
+    return description[len(prefix):].strip() if description.startswith(prefix) else description
 
 
 def declared_range(key: str) -> tuple[float | None, float | None]:
@@ -168,12 +183,14 @@ class LiveRun:
         label: name shown in the figures' legends.
         timeseries: one row per replicate and year (timeseries.parquet's columns).
         villages: one row per village and replicate, of every year (villages.parquet's).
+        token: a number no other run of this process has (the page redraws on a new one).
 
     """
 
     label: str
     timeseries: pd.DataFrame
     villages: pd.DataFrame
+    token: int = field(default_factory=lambda: next(_TOKENS), compare=False)
 
 
 def run_live(cfg: RunConfig, label: str,
