@@ -70,6 +70,17 @@ def test_levers_are_overrides_and_the_scenario_sets_their_start():
     assert cfg.policy.support.enabled is False and cfg.policy.talent.managers == 40
 
 
+def test_a_run_is_marked_when_a_lever_differs_from_its_scenario():
+    from zq_sim.dashboard.app import run_label
+
+    defaults = live.scenario_levers("three_assets")
+    assert run_label("three_assets", dict(defaults), defaults) == "three_assets"
+    back = {**defaults, "policy.three_assets.platform_coverage": 95 / 100.0 * (1 + 1e-15)}
+    assert run_label("three_assets", back, defaults) == "three_assets"  # a slider moved back
+    moved = {**defaults, "policy.support.enabled": False}
+    assert run_label("three_assets", moved, defaults) == "three_assets + your levers"
+
+
 def test_bad_settings_are_refused_with_one_line_naming_them():
     with pytest.raises(ConfigError, match=r"policy.pv.subsidy = 1.5 is outside .*\[0, 1\]"):
         live.compose_config("baseline", {"policy.pv.subsidy": 1.5})

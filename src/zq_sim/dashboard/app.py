@@ -132,8 +132,11 @@ def Figures(run: LiveRun, reference: LiveRun, year: int):
         solara.FigureMatplotlib(fig, format="png", dpi=110, dependencies=key)
 
 
-def _label(scenario: str, levers: dict, defaults: dict) -> str:
-    changed = [k for k, v in levers.items() if defaults.get(k) != v]
+def run_label(scenario: str, levers: dict, defaults: dict) -> str:
+    """The scenario's name, marked when a lever differs from the scenario's own value."""
+    changed = [k for k, v in levers.items()
+               if k not in defaults or not math.isclose(float(v), float(defaults[k]),
+                                                        rel_tol=1e-9, abs_tol=1e-12)]
     return scenario if not changed else f"{scenario} + your levers"
 
 
@@ -168,7 +171,7 @@ def Page():
             return f"zq_sim: error: {exc}"
         reference = reference_run(replicates.value, end.value)
         progress(replicates.value, steps)
-        label = _label(scenario.value, levers.value, defaults)
+        label = run_label(scenario.value, levers.value, defaults)
         run = run_live(cfg, label, lambda d, t: progress(d, t, replicates.value),
                        cancelled=lambda: task is not None and not task.is_current())
         return "cancelled" if run is None else (run, reference)
