@@ -176,7 +176,7 @@ def Page():
                        cancelled=lambda: task is not None and not task.is_current())
         return "cancelled" if run is None else (run, reference)
 
-    task = use_task(work, dependencies=[settings])
+    task = use_task(work, dependencies=[settings], raise_error=False)
     holder.current = task
 
     solara.Title("zq_sim dashboard")
