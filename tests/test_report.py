@@ -431,6 +431,10 @@ def _zq_sim_sweep(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 def test_real_sweep_is_collected_and_reported(tmp_path):
     result = _zq_sim_sweep(tmp_path, "+scenario=baseline,no_reform")
     assert result.returncode == 0, result.stderr
+    # one comparison table at the end rather than a table per job, then folder and command
+    assert "Targets, 2024" not in result.stdout
+    assert "2 finished job(s)" in result.stdout
+    assert f"report:       python -m zq_sim.report {tmp_path / 'sweep'}" in result.stdout
     sweep = report.collect(tmp_path / "sweep", progress=False)
     assert list(sweep.jobs["status"]) == ["ok", "ok"]
     assert set(sweep.runs["scenario"]) == {"baseline", "no_reform"}

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
+
+from zq_sim.style import is_shock
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
@@ -63,6 +66,35 @@ def _overrides(job: Path) -> dict[str, str]:
     return out
 
 
+def _fill_from_timeseries(job: Path, summary: dict) -> None:
+    """Add to ``summary["horizon"]`` the means of the columns it lacks, from the time series.
+
+    Older summaries hold fewer horizon metrics than the time series has (the bottom decile, for
+    one); pyarrow reads just those columns of the last year.
+    """
+    horizon = summary.setdefault("horizon", {})
+    wanted = [m for m, *_ in COLUMNS if (horizon.get(m) or {}).get("mean") is None]
+    year = summary.get("horizon_year")
+    if not wanted or year is None:
+        return
+    try:
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(job / "timeseries.parquet")
+        present = [m for m in wanted if m in schema.names]
+        if not present:
+            return
+        table = pq.read_table(job / "timeseries.parquet", columns=["year", *present])
+        table = table.filter(pc.equal(table["year"], year))
+        for m in present:
+            mean = pc.mean(table[m]).as_py()
+            if mean is not None:
+                horizon[m] = {"mean": mean}
+    except Exception:  # noqa: BLE001 - the table is a courtesy; the report reads everything
+        return
+
+
 def comparison_table(sweep_dir: Path | str, since: float = 0.0) -> str | None:
     """The finished jobs of a sweep side by side (last year, means over replicates), or None."""
     sweep_dir = Path(sweep_dir)
@@ -72,6 +104,7 @@ def comparison_table(sweep_dir: Path | str, since: float = 0.0) -> str | None:
             summary = json.loads((job / "summary.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
+        _fill_from_timeseries(job, summary)
         rows.append((job, summary, _overrides(job)))
     if not rows:
         return None
@@ -79,7 +112,8 @@ def comparison_table(sweep_dir: Path | str, since: float = 0.0) -> str | None:
     varied = [k for k in keys if len({o.get(k) for _, _, o in rows}) > 1 and k != "experiment"]
 
     def label(summary: dict, overrides: dict) -> str:
-        bits = [str(summary.get("scenario", "?"))]
+        scenario = str(summary.get("scenario", "?"))
+        bits = [scenario + (" (shock)" if is_shock(scenario) else "")]
         bits += [f"{k.rsplit('.', 1)[-1]}={overrides.get(k, '-')}" for k in varied
                  if k != "scenario"]
         return ", ".join(bits)
@@ -88,22 +122,32 @@ def comparison_table(sweep_dir: Path | str, since: float = 0.0) -> str | None:
                if any((s.get("horizon") or {}).get(c[0], {}).get("mean") is not None
                       for _, s, _ in rows)]
     labels = [label(s, o) for _, s, o in rows]
-    width = max(len("scenario"), *(len(x) for x in labels))
-    widths = [max(len(h), 10) for _, h, _, _ in columns]
+    width = max(_width("scenario"), *(_width(x) for x in labels))
+    widths = [max(_width(h), 10) for _, h, _, _ in columns]
     years = sorted({s.get("horizon_year") for _, s, _ in rows if s.get("horizon_year")})
     reps = sorted({len(s.get("seeds") or []) for _, s, _ in rows})
-    lines = [f"zq_sim: the sweep's {len(rows)} finished job(s) in "
-             f"{', '.join(str(y) for y in years) or 'the last year'}: means over "
-             f"{'/'.join(str(r) for r in reps)} replicates (the report gives intervals)",
-             "  ".join([f"{'scenario':{width}}"] + [f"{h:>{w}}" for (_, h, _, _), w
-                                                    in zip(columns, widths, strict=True)])]
+    lines = [f"zq_sim: {len(rows)} finished job(s), year "
+             f"{', '.join(str(y) for y in years) or '(last)'}, means over "
+             f"{'/'.join(str(r) for r in reps)} replicate(s) (the report gives intervals):",
+             "  ".join([_pad("scenario", width, left=True)]
+                       + [_pad(h, w) for (_, h, _, _), w in zip(columns, widths, strict=True)])]
     for lab, (_, s, _) in zip(labels, rows, strict=True):
         cells = []
         for (metric, _, factor, fmt), w in zip(columns, widths, strict=True):
             v = (s.get("horizon") or {}).get(metric, {}).get("mean")
-            cells.append(f"{'n/a' if v is None else fmt.format(v * factor):>{w}}")
-        lines.append("  ".join([f"{lab:{width}}"] + cells))
+            cells.append(_pad("n/a" if v is None else fmt.format(v * factor), w))
+        lines.append("  ".join([_pad(lab, width, left=True)] + cells))
     return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    """Columns a text takes in a terminal (Chinese characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, left: bool = False) -> str:
+    fill = " " * max(0, width - _width(text))
+    return text + fill if left else fill + text
 
 
 def end_message(sweep_dir: Path | str, since: float = 0.0) -> str:
@@ -131,8 +175,8 @@ def experiment_list_warning(task_overrides: Sequence[str]) -> str | None:
             continue
         if key.lstrip("+~") == "experiment":
             experiment = value
-        elif "," in value:
-            given[key.lstrip("+~")] = value
+        else:
+            given[key.lstrip("+~")] = (key, value)
     if not experiment or not given:
         return None
     try:
@@ -145,7 +189,8 @@ def experiment_list_warning(task_overrides: Sequence[str]) -> str | None:
     if not replaced:
         return None
     return "\n".join(
-        f"zq_sim: warning: {k}={given[k]} on the command line REPLACES experiment {experiment}'s "
+        f"zq_sim: warning: {'='.join(given[k])} on the command line REPLACES experiment "
+        f"{experiment}'s "
         f"list ({params.get(k, params.get('+' + k))}); it does not add to it. To add a "
         f"scenario, repeat the whole list, or run it into another folder and report both "
         f"folders together (README, 'Adding a scenario to a saved experiment')."
