@@ -785,7 +785,7 @@ def _log_money_axis(ax: Axes, lo: float, hi: float) -> None:
 
 
 def _threshold_lines(ax: Axes) -> None:
-    for value, text in ((FLOOR, "150k"), (HIGHER, "200k")):
+    for value, text in ((FLOOR, t("150k", "15万")), (HIGHER, t("200k", "20万"))):
         ax.axvline(value / WAN, color="0.4", lw=0.8, ls="--", zorder=0)
         ax.annotate(text, xy=(value / WAN, 1.0), xycoords=("data", "axes fraction"),
                     xytext=(2, -10), textcoords="offset points", fontsize=8, color="0.3")
@@ -837,12 +837,14 @@ def plot_income_distribution(villages: pd.DataFrame, by: str = "scenario",
     what_zh = "经营性收入" if income == "operating_income" else "总收入"
     ax.set_xlabel(t(f"Village {what} (10k yuan (wan yuan) per year, log scale)",
                     f"村{what_zh}（万元/年，对数轴）"))
-    ax.set_ylabel(by)
+    ax.set_ylabel(t(by, "情景") if by == "scenario" else by)
     ax.grid(axis="x", alpha=0.3)
     year = int(villages["year"].max()) if "year" in villages else None
     n_rep = int(villages.groupby(by)["seed"].nunique().min()) if "seed" in villages else 1
-    ax.set_title(f"box: middle 50% of villages; whiskers: 5th-95th percentile; line: median; "
-                 f"diamond: mean\nvillages of {n_rep} replicates pooled", fontsize=9.5)
+    ax.set_title(t(f"box: middle 50% of villages; whiskers: 5th-95th percentile; line: median; "
+                   f"diamond: mean\nvillages of {n_rep} replicates pooled",
+                   f"箱：中间50%的村；须：第5-95百分位；线：中位数；菱形：均值\n{n_rep}次重复的村合并"),
+                 fontsize=9.5)
     _title(fig, t(f"Village {what} in {year}, spread over villages",
                   f"{year}年各村{what_zh}分布"))
     return fig, ax
@@ -879,15 +881,17 @@ def plot_income_percentiles(runs: pd.DataFrame, by: str = "scenario",
     _threshold_lines(ax)
     ax.set_xlabel(t("Village operating income (10k yuan (wan yuan) per year, log scale)",
                     "村经营性收入（万元/年，对数轴）"))
-    ax.set_ylabel(by)
+    ax.set_ylabel(t(by, "情景") if by == "scenario" else by)
     ax.grid(axis="x", alpha=0.3)
     n_rep = int(last.groupby(by)["seed"].nunique().min()) if "seed" in last else 1
-    ax.set_title(f"bar: 10th-90th percentile of villages; dot: median (whiskers: 90% of "
-                 f"replicates); diamond: mean\neach an average over {n_rep} replicates; "
-                 f"no village panel was written, so this is drawn from the time series",
+    ax.set_title(t(f"bar: 10th-90th percentile of villages; dot: median (whiskers: 90% of "
+                   f"replicates); diamond: mean\neach an average over {n_rep} replicates; "
+                   f"no village panel was written, so this is drawn from the time series",
+                   f"条：第10-90百分位的村；点：中位数（须：90%的重复）；菱形：均值\n"
+                   f"均为{n_rep}次重复的平均；未输出村级面板，据逐年分位数绘制"),
                  fontsize=9.5)
-    _title(fig, f"Village operating income in {year}, spread over villages "
-                f"(from the yearly percentiles)")
+    _title(fig, t(f"Village operating income in {year}, spread over villages "
+                  f"(from the yearly percentiles)", f"{year}年各村经营性收入分布（据逐年分位数）"))
     return fig, ax
 
 
@@ -990,7 +994,7 @@ def plot_heatmap(runs: pd.DataFrame, x: str, y: str, metric: str,
     im = ax.imshow(values, origin="lower", cmap=cmap, aspect="auto")
     label = metric_title(metric)
     bar = fig.colorbar(im, ax=ax)
-    bar.set_label(f"{unit}, mean over replicates")
+    bar.set_label(t(f"{unit}, mean over replicates", f"{unit}，重复均值"))
     pct = unit.startswith("%")
 
     def fmt(v: float) -> str:
@@ -1017,10 +1021,11 @@ def plot_heatmap(runs: pd.DataFrame, x: str, y: str, metric: str,
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel(ylabel or y)
     n = int(stats["n"].min())
-    subtitle = f"cell: mean of {n} replicates [90% of replicates]"
+    subtitle = t(f"cell: mean of {n} replicates [90% of replicates]",
+                 f"格：{n}次重复的均值 [90%的重复]")
     if finite.size and finite.max() - finite.min() < np.nanmedian(hi - lo):
-        subtitle += ("\nthe cells differ by less than the typical spread between replicates: "
-                     "read the colours with care")
+        subtitle += t("\nthe cells differ by less than the typical spread between replicates: "
+                      "read the colours with care", "\n各格之差小于重复间的典型离散：颜色须慎读")
     ax.set_title(subtitle, fontsize=9.5)
     _title(fig, f"{label}, {year}")
     return fig, ax

@@ -1,23 +1,37 @@
-"""Collect a sweep into tables, summarise it and write a report with figures.
+"""Collect sweeps into tables, compare the scenarios and write a report with figures.
 
-    python -m zq_sim.report multirun/<date>/<time>            # writes <folder>/report/
-    python -m zq_sim.report multirun/<date>/<time> --out DIR
+    python -m zq_sim.report multirun/<date>/<time>              # writes <folder>/report/
+    python -m zq_sim.report multirun/<date>/<time> --years 2027,2030 --out DIR
+    python -m zq_sim.report SWEEP1 SWEEP2 --out DIR               # several sweeps pooled
 
 A sweep folder holds one folder per job (Hydra's multirun layout); a job folder holds the run
 outputs (``summary.json``, ``timeseries.parquet``, maybe ``villages.parquet``) and ``.hydra/``
 with the job's overrides. The report reads only these files; it never imports the model.
 
+The question it answers: which policy mix lifts the weak villages' own income, at what public
+cost, and how sure. So it shows the weak villages on their own (operating) income over time
+(the bottom-decile village, the shares below 150k and 200k before support, the villages on
+support and its cost), income by source, each scenario's difference from the baseline paired by
+replicate seed with a confidence interval, and the own income added per yuan of extra public
+money for the weak villages and the city (levers that cost nothing are flagged, not divided by
+almost nothing), in the last year and in chosen years. Shocks are drawn apart from policies; each
+scenario keeps one colour (:mod:`zq_sim.style`). Columns an older sweep lacks are skipped with a
+note.
+
 What it writes into the report folder:
 
+- ``report.md`` and ``report.html`` (the same report as one self-contained page, figures
+  embedded) and the figures (PNG, 200 dpi);
 - ``runs.parquet``: every job's time series in one tidy table, one row per job, replicate and
   year, with the job, ``scenario``, ``seed`` (the replicate's seed), ``root_seed`` if it was swept,
   and every override of the job as a column (``+scenario=x`` -> ``scenario``,
   ``policy.three_assets.platform_coverage=0.7`` -> ``policy.three_assets.platform_coverage``);
-- ``jobs.csv``: one row per job: folder, status (ok or failed), why it failed, overrides;
-- ``summary.csv``: per group (scenario, or scenario and swept values) and metric, in each job's
-  last year: mean, 5th and 95th percentile over replicates (a 90% interval), in stored units;
-- ``public_money.csv``: added income per extra yuan of public money against a comparator;
-- the figures (PNG) and ``report.md``, which embeds them.
+- ``jobs.csv``: one row per job: folder, status (ok, failed or duplicate), why, overrides;
+- ``summary.csv``: per group, year (chosen years and the last) and metric: mean, 5th and 95th
+  percentile over replicates (a 90% interval), in stored units;
+- ``differences.csv``: per group, year and metric, the mean difference from the comparator over
+  shared seeds and its 90% confidence interval (:mod:`zq_sim.compare`);
+- ``cost_effectiveness.csv``: added own income (weak villages, city) and extra public money.
 
 A job that failed (``FAILED.txt`` in its folder, or no ``summary.json``) is named in the report
 and left out of the tables; the rest are reported as usual.
