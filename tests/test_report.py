@@ -180,6 +180,11 @@ def test_report_writes_tables_figures_markdown_and_html(scenario_sweep):
         assert f"]({name}.png)" in text
     assert "land_transfer vs baseline" in text and "baseline vs no_reform" in text
     assert "## Weak villages and public cost" in text and "bottom-decile own income" in text
+    glance = text.split("## At a glance: the weak villages' own income in 2025")[1].split("##")[0]
+    # land_transfer: p10 = 0.4 * 20k * 1.2 higher on every seed; 0.2e6 a year more money
+    assert ("- **land_transfer** vs baseline: bottom-decile own income +0.96 万元 [+0.96, +0.96] "
+            "(3/3 seeds up); extra public money 2024-2025: 40.0 万元, ") in glance
+    assert glance.index("**baseline** vs no_reform") < glance.index("land_transfer")  # +2.4 first
     assert "Older sweep" not in text
     runs = pd.read_parquet(out / "runs.parquet")
     assert {"scenario", "seed", "year", "replicates"} <= set(runs.columns)
@@ -234,6 +239,7 @@ def test_shocks_are_drawn_apart_and_left_out_of_the_costs(scenario_sweep):
     text = md.read_text(encoding="utf-8")
     assert "shocks (drawn apart from the policies): rent_downturn" in text
     assert "rent_downturn vs baseline (shock)" in text
+    assert "Shocks (not policies):\n\n- **rent_downturn** vs baseline" in text
     ce = pd.read_csv(md.parent / "cost_effectiveness.csv")
     assert "rent_downturn" not in set(ce["scenario"])
     free = ce[ce["scenario"] == "free_lever"].iloc[-1]

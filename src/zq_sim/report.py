@@ -264,6 +264,13 @@ def _label(row: pd.Series, parts: list[str]) -> str:
     return ", ".join(bits) if bits else str(row["scenario"])
 
 
+def _money_text(yuan: float) -> str:
+    """Yuan as text in 万元 or 亿元 (the report's text is Chinese-capable in any language)."""
+    factor, _ = style.money_scale([yuan])
+    number = style.format_money(yuan, (factor, "")).strip()
+    return f"{number} {'亿元' if factor == 1 / style.YI else '万元'}"
+
+
 def _fmt_value(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
@@ -447,6 +454,13 @@ def _unit_in(metric: str, scale: tuple[float, str] | None = None,
     if kind == "share":
         return "pp" if difference else "%"
     return {"count": "villages", "area": "mu"}.get(kind, "")
+
+
+def _money_text(yuan: float) -> str:
+    """Yuan as text in 万元 or 亿元 (the report's text is Chinese-capable in any language)."""
+    factor, _ = style.money_scale([yuan])
+    number = style.format_money(yuan, (factor, "")).strip()
+    return f"{number} {'亿元' if factor == 1 / style.YI else '万元'}"
 
 
 def _fmt_value(v: Any) -> str:
@@ -789,6 +803,7 @@ def _document(sweep: Sweep, a: Analysis | None, figs: list[FigureSpec], notes: l
         doc.table(["job", "why"], [[f"`{r.job}`", r.reason]
                                    for r in sweep.duplicates.itertuples()])
     if a is not None:
+        _glance_section(doc, a)
         _summary_section(doc, a)
         _differences_section(doc, a)
         _cost_section(doc, a)
@@ -814,6 +829,46 @@ def _document(sweep: Sweep, a: Analysis | None, figs: list[FigureSpec], notes: l
         "per policy, summed from the policy start to each year, with the ratios (yuan).",
     ])
     return doc
+
+
+def _glance_section(doc: Document, a: Analysis) -> None:
+    """The answer first: each scenario's effect on the weak villages' own income, cost, surety."""
+    d, by, year = a.diffs, a.sweep.by, a.years[-1]
+    if d.empty or "p10_operating_income" not in set(d["metric"]):
+        return
+    p10 = d[(d["metric"] == "p10_operating_income") & (d["year"] == year)].set_index(by)
+    ce = a.ce[a.ce["year"] == year].set_index(by) if len(a.ce) else pd.DataFrame()
+    policy, shock = style.order_groups(a.groups, a.shocks)
+    scale = plotting.scale_of("p10_operating_income")
+
+    def line(g: str) -> str:
+        r = p10.loc[g]
+        sure = (f"{r['n_above']}/{r['n']} seeds up" if np.isfinite(r["lo"]) and r["lo"] > 0
+                or np.isfinite(r["hi"]) and r["hi"] < 0 else
+                f"not sure: the interval holds 0; {r['n_above']}/{r['n']} seeds up")
+        text = (f"**{g}** vs {r['comparator']}: bottom-decile own income "
+                f"{_fmt_in('p10_operating_income', r['mean'], scale, True)} 万元 "
+                f"[{_fmt_in('p10_operating_income', r['lo'], scale, True)}, "
+                f"{_fmt_in('p10_operating_income', r['hi'], scale, True)}] ({sure})")
+        if g in ce.index:
+            c = ce.loc[g]
+            extra = _money_text(c["extra_mean"])
+            text += (f"; extra public money {a.sweep.policy_start}-{year}: {extra}, "
+                     + (f"{c['weak_ratio']:.2f} yuan of weak villages' own income per yuan"
+                        if c["cost"] == "more" else
+                        {"none": "none: a free lever", "saves": "it saves public money",
+                         "mixed": "about none (varying sign)"}[c["cost"]]))
+        return text
+
+    doc.h2(f"At a glance: the weak villages' own income in {year}")
+    doc.p("Each scenario's bottom-decile village (own income before support) against its "
+          "comparator, paired by seed, with the 90% confidence interval, and the extra public "
+          "money it takes; ranked by the gain. Details and other years below.")
+    ranked = sorted((g for g in policy if g in p10.index), key=lambda g: -p10.at[g, "mean"])
+    doc.ul([line(g) for g in ranked])
+    if shock:
+        doc.p("Shocks (not policies):")
+        doc.ul([line(g) for g in shock if g in p10.index])
 
 
 def _summary_section(doc: Document, a: Analysis) -> None:
@@ -863,8 +918,8 @@ def _differences_section(doc: Document, a: Analysis) -> None:
         if sub.empty:
             continue
         doc.h3(f"{year}")
-        scales = {m: plotting.scale_of(m, sub.loc[sub["metric"] == m, "mean"], difference=True)
-                  for m in metrics}
+        scales = {m: plotting.scale_of(m, d.loc[d["metric"] == m, "mean"], difference=True)
+                  for m in metrics}  # one unit per metric across the years
         header = [f"{by} vs comparator"] + [f"{DIFF_METRICS[m]} ({_unit_in(m, scales[m], True)})"
                                             for m in metrics]
         if "p10_operating_income" in metrics:
@@ -900,8 +955,9 @@ def _cost_section(doc: Document, a: Analysis) -> None:
           "here. **A lever that costs no extra public money gets no ratio** (dividing by almost "
           "nothing would inflate it): the table says so and gives the income it adds. Shocks are "
           "left out: nobody buys them.")
-    money = style.money_scale(ce[["extra_mean", "weak_mean", "city_mean"]].to_numpy().ravel())
-    unit = money[1].split(" ")[-1].strip("()") if style.language() != "zh" else money[1]
+    scales = {name: style.money_scale(ce[[f"{name}_mean", f"{name}_p05", f"{name}_p95"]]
+                                      .to_numpy().ravel()) for name in ("extra", "weak", "city")}
+    unit = {name: "亿元" if sc[0] == 1 / style.YI else "万元" for name, sc in scales.items()}
     for year in sorted(set(ce["year"])):
         sub = ce[ce["year"] == year]
         doc.h3(f"{a.sweep.policy_start}-{year}")
@@ -915,16 +971,16 @@ def _cost_section(doc: Document, a: Analysis) -> None:
                 return f"{v:.2f} [{lo:.2f}, {hi:.2f}]"
 
             def money_cell(name: str, r=r) -> str:
-                return (f"{style.format_money(getattr(r, f'{name}_mean'), money).split(' ')[0]} "
-                        f"[{style.format_money(getattr(r, f'{name}_p05'), money).split(' ')[0]}"
-                        f", {style.format_money(getattr(r, f'{name}_p95'), money).split(' ')[0]}]")
+                v = [style.format_money(getattr(r, f"{name}{s}"), scales[name]).split(" ")[0]
+                     for s in ("_mean", "_p05", "_p95")]
+                return f"{v[0]} [{v[1]}, {v[2]}]"
 
             rows.append([f"{getattr(r, by)} vs {r.comparator}", r.n_seeds,
                          money_cell("extra"), money_cell("weak"), ratio("weak"),
                          money_cell("city"), ratio("city")])
-        doc.table(["policy vs comparator", "seeds", f"extra public money ({unit})",
-                   f"weak villages: own income added ({unit})", "weak: yuan per yuan",
-                   f"city: own income added ({unit})", "city: yuan per yuan"], rows)
+        doc.table(["policy vs comparator", "seeds", f"extra public money ({unit['extra']})",
+                   f"weak villages: own income added ({unit['weak']})", "weak: yuan per yuan",
+                   f"city: own income added ({unit['city']})", "city: yuan per yuan"], rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
