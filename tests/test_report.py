@@ -18,6 +18,8 @@ from zq_sim import report
 from zq_sim.callbacks import FAILED, failure_text, reproduce_command
 
 YEARS = (2023, 2024, 2025)
+#: Figure resolution where the test does not look at it (the default, 200 dpi, is slower).
+FAST = 60
 SEEDS = (11, 22, 33)
 
 
@@ -194,12 +196,12 @@ def test_report_writes_tables_figures_markdown_and_html(scenario_sweep):
     with Image.open(out / "weak_income.png") as im:
         assert im.info["dpi"][0] == pytest.approx(200, abs=1)
     # a second report does not collect the first one
-    report.write_report(scenario_sweep, progress=False, lang="pinyin")
+    report.write_report(scenario_sweep, progress=False, lang="pinyin", dpi=FAST)
     assert len(pd.read_csv(out / "jobs.csv")) == 3
 
 
 def test_html_is_self_contained(scenario_sweep):
-    report.write_report(scenario_sweep, progress=False, lang="pinyin")
+    report.write_report(scenario_sweep, progress=False, lang="pinyin", dpi=FAST)
     html = (scenario_sweep / "report" / "report.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "<style>" in html
     assert html.count('src="data:image/png;base64,') == len(FIGURES)
@@ -213,7 +215,8 @@ def test_html_is_self_contained(scenario_sweep):
 
 
 def test_chosen_years_and_differences(scenario_sweep):
-    report.write_report(scenario_sweep, progress=False, years=[2024, 1999], lang="pinyin")
+    report.write_report(scenario_sweep, progress=False, years=[2024, 1999], lang="pinyin",
+                        dpi=FAST)
     out = scenario_sweep / "report"
     summary = pd.read_csv(out / "summary.csv")
     assert sorted(summary["year"].unique()) == [2024, 2025]
@@ -235,7 +238,7 @@ def test_shocks_are_drawn_apart_and_left_out_of_the_costs(scenario_sweep):
              280_000, 1.0e6)
     make_job(scenario_sweep, 4, ["+scenario=free_lever", "replicates=3"], "free_lever",
              330_000, 1.0e6)
-    md = report.write_report(scenario_sweep, progress=False, lang="pinyin")
+    md = report.write_report(scenario_sweep, progress=False, lang="pinyin", dpi=FAST)
     text = md.read_text(encoding="utf-8")
     assert "shocks (drawn apart from the policies): rent_downturn" in text
     assert "rent_downturn vs baseline (shock)" in text
@@ -252,7 +255,7 @@ def test_old_sweep_without_the_new_columns_skips_those_panels(tmp_path):
     make_job(root, 0, ["+scenario=baseline"], "baseline", weak=False, with_villages=False)
     make_job(root, 1, ["+scenario=integrated"], "integrated", 350_000, weak=False,
              with_villages=False)
-    md = report.write_report(root, progress=False, lang="pinyin")
+    md = report.write_report(root, progress=False, lang="pinyin", dpi=FAST)
     text = md.read_text(encoding="utf-8")
     assert "**Older sweep**" in text and "`share_own_below_200k`" in text
     assert "villages below 150k/200k of own income not drawn" in text
@@ -266,7 +269,8 @@ def test_several_sweep_folders_are_pooled(scenario_sweep, tmp_path):
     make_job(extra, 0, ["+scenario=no_support", "replicates=3"], "no_support", 290_000, 0.5e6)
     make_job(extra, 1, ["+scenario=baseline", "replicates=3"], "baseline", 999_999, 1.0e6)
     out = tmp_path / "both"
-    md = report.write_report([scenario_sweep, extra], out=out, progress=False, lang="pinyin")
+    md = report.write_report([scenario_sweep, extra], out=out, progress=False, lang="pinyin",
+                             dpi=FAST)
     text = md.read_text(encoding="utf-8")
     jobs = pd.read_csv(out / "jobs.csv")
     assert len(jobs) == 5
@@ -280,7 +284,7 @@ def test_several_sweep_folders_are_pooled(scenario_sweep, tmp_path):
 
 def test_report_falls_back_without_village_panel_and_draws_heatmaps(grid_sweep, tmp_path):
     out = tmp_path / "elsewhere"
-    md = report.write_report(grid_sweep, out=out, progress=False, lang="pinyin")
+    md = report.write_report(grid_sweep, out=out, progress=False, lang="pinyin", dpi=FAST)
     text = md.read_text(encoding="utf-8")
     assert "not the village panel" in text
     assert "County-by-county figure not drawn" in text
@@ -302,7 +306,8 @@ def test_failed_jobs_are_named_and_the_rest_reported(scenario_sweep):
     assert "outside [0, 1]" in failed.at["three_assets", "reason"]
     assert "no summary.json" in failed.at["pv_small_cut", "reason"]
     assert set(sweep.runs["scenario"]) == {"baseline", "no_reform", "land_transfer"}
-    text = report.write_report(scenario_sweep, progress=False).read_text(encoding="utf-8")
+    text = report.write_report(scenario_sweep, progress=False, dpi=FAST).read_text(
+        encoding="utf-8")
     assert "## Failed jobs" in text
     assert "3_scenario=three_assets" in text and "4_scenario=pv_small_cut" in text
     assert (scenario_sweep / "report" / "income_over_time.png").is_file()
@@ -310,7 +315,7 @@ def test_failed_jobs_are_named_and_the_rest_reported(scenario_sweep):
 
 def test_main_reports_failures_and_returns_zero(scenario_sweep, capsys):
     make_job(scenario_sweep, 3, ["+scenario=three_assets"], "three_assets", fail="Boom: x")
-    assert report.main([str(scenario_sweep), "--no-progress"]) == 0
+    assert report.main([str(scenario_sweep), "--no-progress", "--dpi", "60"]) == 0
     captured = capsys.readouterr()
     assert "report.md" in captured.out
     assert "job failed, left out" in captured.err and "Boom: x" in captured.err
@@ -447,7 +452,7 @@ def test_real_sweep_is_collected_and_reported(tmp_path):
     assert sorted(sweep.runs["year"].unique()) == [2023, 2024, 2025]
     assert sweep.runs.groupby("job")["seed"].nunique().tolist() == [1, 1]
     assert sweep.villages is not None and set(sweep.villages["year"]) == {2025}
-    md = report.write_report(tmp_path / "sweep", progress=False)
+    md = report.write_report(tmp_path / "sweep", progress=False, dpi=FAST)
     assert "baseline vs no_reform" in md.read_text(encoding="utf-8")
     assert (md.parent / "report.html").is_file() and (md.parent / "weak_income.png").is_file()
     assert (md.parent / "counties.png").is_file()
