@@ -200,6 +200,18 @@ def test_report_writes_tables_figures_markdown_and_html(scenario_sweep):
     assert len(pd.read_csv(out / "jobs.csv")) == 3
 
 
+def test_a_new_report_removes_its_own_old_figures_only(scenario_sweep):
+    out = scenario_sweep / "report"
+    report.write_report(scenario_sweep, progress=False, lang="pinyin", dpi=FAST)
+    (out / "my_notes.png").write_bytes(b"the user's own")
+    assert (out / "counties.png").is_file()
+    for job in scenario_sweep.glob("*_*"):
+        (job / "villages.parquet").unlink()  # the next report cannot draw the counties
+    report.write_report(scenario_sweep, progress=False, lang="pinyin", dpi=FAST)
+    assert not (out / "counties.png").exists()  # not left stale beside the new report
+    assert (out / "my_notes.png").read_bytes() == b"the user's own"
+
+
 def test_html_is_self_contained(scenario_sweep):
     report.write_report(scenario_sweep, progress=False, lang="pinyin", dpi=FAST)
     html = (scenario_sweep / "report" / "report.html").read_text(encoding="utf-8")

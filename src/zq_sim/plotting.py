@@ -84,6 +84,15 @@ METRIC_INFO: dict[str, tuple[str, str, str]] = {
                                   "total"),
 }
 
+#: Money's unit on English axes (万元 on Chinese ones).
+MONEY_UNIT = "10k yuan (wan yuan)"
+#: The English label, unit and factor of each metric, for code that formats values itself
+#: (figures use :func:`scale_of` and :func:`metric_title`, which follow the language).
+METRICS: dict[str, tuple[str, str, float]] = {
+    m: (en, {"money": MONEY_UNIT, "total": MONEY_UNIT, "share": "% of villages"}.get(kind, ""),
+        {"money": 1 / WAN, "total": 1 / WAN, "share": 100.0}.get(kind, 1.0))
+    for m, (en, _, kind) in METRIC_INFO.items()}
+
 #: Income sources (``mean_<source>_income`` columns) in drawing order, with labels and colours.
 SOURCES: dict[str, tuple[str, str, str]] = {
     "lease": ("leases of assets and resources", "资产资源租赁", "#4e79a7"),

@@ -721,8 +721,7 @@ def write_report(roots: Path | str | Sequence[Path | str], out: Path | str | Non
     used_lang = style.use_language(lang)
     sweep = collect(roots, exclude=out, progress=progress)
     out.mkdir(parents=True, exist_ok=True)
-    for old in [*out.glob("*.png"), out / "public_money.csv"]:
-        old.unlink(missing_ok=True)  # no figure of an earlier report left beside this one
+    _remove_earlier_report(out)
     sweep.jobs.drop(columns=["policy_start"]).to_csv(out / "jobs.csv", index=False)
     if sweep.runs.empty:
         doc = _document(sweep, None, [], ["No job finished: nothing to draw."], used_lang)
@@ -736,6 +735,7 @@ def write_report(roots: Path | str | Sequence[Path | str], out: Path | str | Non
         else:
             (out / name).unlink(missing_ok=True)
     figs, notes = figures(a)
+    _note_files(out, [f"{f.name}.png" for f in figs])
     drawn = []
     for fig_spec in tqdm(figs, desc="drawing figures", unit="fig", disable=not progress):
         try:
@@ -747,6 +747,28 @@ def write_report(roots: Path | str | Sequence[Path | str], out: Path | str | Non
         plt.close(fig)
         drawn.append(fig_spec)
     return _write(_document(sweep, a, drawn, notes, used_lang), out)
+
+
+#: File in the report folder listing the figures the report wrote there.
+MANIFEST = ".zq_sim_report_files"
+
+
+def _note_files(out: Path, names: Sequence[str]) -> None:
+    (out / MANIFEST).write_text("\n".join(names) + "\n", encoding="utf-8")
+
+
+def _remove_earlier_report(out: Path) -> None:
+    """Remove the figures an earlier report wrote into ``out`` (and only those).
+
+    So that a figure this sweep cannot draw does not linger beside the new report; files of the
+    user's own in the folder are left alone.
+    """
+    manifest = out / MANIFEST
+    if manifest.is_file():
+        for name in manifest.read_text(encoding="utf-8").split():
+            if "/" not in name and name.endswith(".png"):
+                (out / name).unlink(missing_ok=True)
+        manifest.unlink()
 
 
 def _write(doc: Document, out: Path) -> Path:
