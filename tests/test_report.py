@@ -18,26 +18,37 @@ from zq_sim import report
 from zq_sim.callbacks import FAILED, failure_text, reproduce_command
 
 YEARS = (2023, 2024, 2025)
+#: Figure resolution where the test does not look at it (the default, 200 dpi, is slower).
+FAST = 60
 SEEDS = (11, 22, 33)
 
 
 # ------------------------------------------------------------------------------------------
 # A hand-made sweep
 # ------------------------------------------------------------------------------------------
-def timeseries(scenario: str, level: float, spend: float, seeds=SEEDS, years=YEARS):
-    """A small time series: incomes grow with the year; the seed shifts them a little."""
+def timeseries(scenario: str, level: float, spend: float, seeds=SEEDS, years=YEARS,
+               weak: bool = True):
+    """A small time series: incomes grow with the year; the seed shifts them a little.
+
+    With ``weak`` it has the weak-village columns of the current model (share of own income
+    below 150k/200k, villages on support), which older sweeps lack.
+    """
     rows = []
     for i, seed in enumerate(seeds):
         for year in years:
             mean = level * (1 + 0.1 * (year - years[0])) + 1000 * i
-            rows.append({
+            extra = {"share_own_below_150k": 0.3 - level / 2e6, "share_own_below_200k": 0.4,
+                     "villages_supported": 100 - level / 1e4, "mean_lease_income": 0.6 * mean,
+                     "mean_dividends_income": 0.4 * mean, "mean_support": 2_000.0} if weak else {}
+            rows.append({**extra,
                 "scenario": scenario, "seed": seed, "year": year,
                 "mean_operating_income": mean, "median_operating_income": 0.8 * mean,
                 "p10_operating_income": 0.4 * mean, "p90_operating_income": 1.8 * mean,
                 "min_operating_income": 0.2 * mean, "min_total_income": 0.3 * mean,
                 "mean_total_income": 1.1 * mean, "share_below_150k": 0.1, "share_below_200k": 0.2,
                 "gini": 0.3, "total_operating_income": 100 * mean, "total_income": 110 * mean,
-                "public_spending": spend + 10 * i, "companies": 5,
+                "public_spending": spend + 10 * i, "public_support": 0.1 * spend,
+                "companies": 5,
             })
     return pd.DataFrame(rows)
 
@@ -56,7 +67,7 @@ def villages(scenario: str, level: float, seeds=SEEDS, year=YEARS[-1]):
 
 def make_job(root: Path, num: int, overrides: list[str], scenario: str, level: float = 300_000,
              spend: float = 1.0e6, with_villages: bool = True, fail: str | None = None,
-             finished: bool = True) -> Path:
+             finished: bool = True, weak: bool = True) -> Path:
     name = f"{num}_" + ",".join(o.lstrip("+") for o in overrides)
     job = root / name
     (job / ".hydra").mkdir(parents=True)
@@ -67,7 +78,7 @@ def make_job(root: Path, num: int, overrides: list[str], scenario: str, level: f
     if fail:
         (job / FAILED).write_text(f"This job FAILED\n\nerror: {fail}\n")
         return job
-    timeseries(scenario, level, spend).to_parquet(job / "timeseries.parquet")
+    timeseries(scenario, level, spend, weak=weak).to_parquet(job / "timeseries.parquet")
     if with_villages:
         villages(scenario, level).to_parquet(job / "villages.parquet")
     if finished:
@@ -152,74 +163,146 @@ def test_summary_table_mean_and_interval(scenario_sweep):
 
 
 # ------------------------------------------------------------------------------------------
-# Added income per yuan of public money
-# ------------------------------------------------------------------------------------------
-def _runs(**spend_by_scenario):
-    frames = []
-    for scenario, (income, spend) in spend_by_scenario.items():
-        for seed in (1, 2, 3):
-            for year in (2023, 2024, 2025):
-                frames.append({"scenario": scenario, "seed": seed, "year": year,
-                               "total_income": income + seed, "public_spending": spend})
-    return pd.DataFrame(frames)
-
-
-def test_public_money_ratio_and_comparators():
-    runs = _runs(no_reform=(100.0, 50.0), baseline=(120.0, 50.0), rich=(150.0, 60.0),
-                 free=(130.0, 50.0), thrifty=(125.0, 40.0))
-    table = report.public_money_table(runs, first_year=2024).set_index("scenario")
-    assert table.at["baseline", "comparator"] == "no_reform"
-    assert table.at["rich", "comparator"] == "baseline"
-    assert "no_reform" not in table.index
-    # rich: +30 a year for +10 a year over 2024-2025 -> 3 yuan per yuan
-    assert table.at["rich", "added_mean"] == pytest.approx(60.0)
-    assert table.at["rich", "extra_mean"] == pytest.approx(20.0)
-    assert table.at["rich", "ratio"] == pytest.approx(3.0)
-    assert table.at["rich", "ratio_p05"] == pytest.approx(3.0)
-    # no extra money: no ratio, and a note that says why
-    assert np.isnan(table.at["free", "ratio"]) and "nil" in table.at["free", "note"]
-    assert np.isnan(table.at["thrifty", "ratio"]) and "saves" in table.at["thrifty", "note"]
-    assert np.isnan(table.at["baseline", "ratio"])
-
-
-def test_public_money_forced_comparator_and_none():
-    runs = _runs(no_reform=(100.0, 50.0), rich=(150.0, 60.0))
-    table = report.public_money_table(runs, comparator="no_reform")
-    assert list(table["label"]) == ["rich vs no_reform"]
-    assert report.public_money_table(_runs(a=(1.0, 1.0), b=(2.0, 2.0))).empty
-
-
-# ------------------------------------------------------------------------------------------
 # The report
 # ------------------------------------------------------------------------------------------
-def test_report_writes_tables_figures_and_markdown(scenario_sweep):
-    md = report.write_report(scenario_sweep, progress=False)
+FIGURES = ("weak_income", "own_below", "support_villages", "support_cost", "differences",
+           "weak_income_difference", "income_sources", "cost_effectiveness", "income_over_time",
+           "income_distribution", "counties")
+
+
+def test_report_writes_tables_figures_markdown_and_html(scenario_sweep):
+    md = report.write_report(scenario_sweep, progress=False, lang="pinyin")
     out = scenario_sweep / "report"
     assert md == out / "report.md"
-    for name in ("runs.parquet", "jobs.csv", "summary.csv", "public_money.csv",
-                 "income_over_time.png", "share_below.png", "income_distribution.png",
-                 "counties.png", "public_money.png"):
+    for name in ("runs.parquet", "jobs.csv", "summary.csv", "differences.csv",
+                 "cost_effectiveness.csv", "report.html", *[f"{f}.png" for f in FIGURES]):
         assert (out / name).is_file(), name
     text = md.read_text(encoding="utf-8")
-    for name in ("income_over_time", "share_below", "income_distribution", "counties",
-                 "public_money"):
+    for name in FIGURES:
         assert f"]({name}.png)" in text
     assert "land_transfer vs baseline" in text and "baseline vs no_reform" in text
+    assert "## Weak villages and public cost" in text and "bottom-decile own income" in text
+    glance = text.split("## At a glance: the weak villages' own income in 2025")[1].split("##")[0]
+    # land_transfer: p10 = 0.4 * 20k * 1.2 higher on every seed; 0.2e6 a year more money
+    assert ("- **land_transfer** vs baseline: bottom-decile own income +0.96 万元 [+0.96, +0.96] "
+            "(3/3 seeds up); extra public money 2024-2025: 40.0 万元, ") in glance
+    assert glance.index("**baseline** vs no_reform") < glance.index("land_transfer")  # +2.4 first
+    assert "Older sweep" not in text
     runs = pd.read_parquet(out / "runs.parquet")
     assert {"scenario", "seed", "year", "replicates"} <= set(runs.columns)
+    # print resolution
+    from PIL import Image
+
+    with Image.open(out / "weak_income.png") as im:
+        assert im.info["dpi"][0] == pytest.approx(200, abs=1)
     # a second report does not collect the first one
-    report.write_report(scenario_sweep, progress=False)
+    report.write_report(scenario_sweep, progress=False, lang="pinyin", dpi=FAST)
     assert len(pd.read_csv(out / "jobs.csv")) == 3
+
+
+def test_a_new_report_removes_its_own_old_figures_only(scenario_sweep):
+    out = scenario_sweep / "report"
+    report.write_report(scenario_sweep, progress=False, lang="pinyin", dpi=FAST)
+    (out / "my_notes.png").write_bytes(b"the user's own")
+    assert (out / "counties.png").is_file()
+    for job in scenario_sweep.glob("*_*"):
+        (job / "villages.parquet").unlink()  # the next report cannot draw the counties
+    report.write_report(scenario_sweep, progress=False, lang="pinyin", dpi=FAST)
+    assert not (out / "counties.png").exists()  # not left stale beside the new report
+    assert (out / "my_notes.png").read_bytes() == b"the user's own"
+
+
+def test_html_is_self_contained(scenario_sweep):
+    report.write_report(scenario_sweep, progress=False, lang="pinyin", dpi=FAST)
+    html = (scenario_sweep / "report" / "report.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "<style>" in html
+    assert html.count('src="data:image/png;base64,') == len(FIGURES)
+    assert ".png\"" not in html and 'src="weak' not in html  # nothing read from beside it
+    assert "<table>" in html and "<code>" in html
+    import base64
+    import re
+
+    first = re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1)
+    assert base64.b64decode(first)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chosen_years_and_differences(scenario_sweep):
+    report.write_report(scenario_sweep, progress=False, years=[2024, 1999], lang="pinyin",
+                        dpi=FAST)
+    out = scenario_sweep / "report"
+    summary = pd.read_csv(out / "summary.csv")
+    assert sorted(summary["year"].unique()) == [2024, 2025]
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert "### 2024" in text and "### 2025" in text
+    diffs = pd.read_csv(out / "differences.csv")
+    row = diffs[(diffs["scenario"] == "land_transfer") & (diffs["year"] == 2025)
+                & (diffs["metric"] == "mean_operating_income")].iloc[0]
+    # land_transfer minus baseline on the same seeds: 20k * 1.2 on every seed, so no spread
+    assert row["mean"] == pytest.approx(20_000 * 1.2) and row["n"] == 3
+    assert row["lo"] == pytest.approx(row["mean"]) and row["n_above"] == 3
+    ce = pd.read_csv(out / "cost_effectiveness.csv")
+    assert set(ce["year"]) == {2024, 2025}
+    assert set(ce.loc[ce["scenario"] == "land_transfer", "cost"]) == {"more"}
+
+
+def test_shocks_are_drawn_apart_and_left_out_of_the_costs(scenario_sweep):
+    make_job(scenario_sweep, 3, ["+scenario=rent_downturn", "replicates=3"], "rent_downturn",
+             280_000, 1.0e6)
+    make_job(scenario_sweep, 4, ["+scenario=free_lever", "replicates=3"], "free_lever",
+             330_000, 1.0e6)
+    md = report.write_report(scenario_sweep, progress=False, lang="pinyin", dpi=FAST)
+    text = md.read_text(encoding="utf-8")
+    assert "shocks (drawn apart from the policies): rent_downturn" in text
+    assert "rent_downturn vs baseline (shock)" in text
+    assert "Shocks (not policies):\n\n- **rent_downturn** vs baseline" in text
+    ce = pd.read_csv(md.parent / "cost_effectiveness.csv")
+    assert "rent_downturn" not in set(ce["scenario"])
+    free = ce[ce["scenario"] == "free_lever"].iloc[-1]
+    assert free["cost"] == "none" and np.isnan(free["weak_ratio"])
+    assert "free lever: no ratio" in text
+
+
+def test_old_sweep_without_the_new_columns_skips_those_panels(tmp_path):
+    root = tmp_path / "old"
+    make_job(root, 0, ["+scenario=baseline"], "baseline", weak=False, with_villages=False)
+    make_job(root, 1, ["+scenario=integrated"], "integrated", 350_000, weak=False,
+             with_villages=False)
+    md = report.write_report(root, progress=False, lang="pinyin", dpi=FAST)
+    text = md.read_text(encoding="utf-8")
+    assert "**Older sweep**" in text and "`share_own_below_200k`" in text
+    assert "villages below 150k/200k of own income not drawn" in text
+    assert "villages on support not drawn" in text
+    assert (md.parent / "weak_income.png").is_file()  # p10 is in old sweeps too
+    assert not (md.parent / "own_below.png").exists()
+
+
+def test_several_sweep_folders_are_pooled(scenario_sweep, tmp_path):
+    extra = tmp_path / "later"
+    make_job(extra, 0, ["+scenario=no_support", "replicates=3"], "no_support", 290_000, 0.5e6)
+    make_job(extra, 1, ["+scenario=baseline", "replicates=3"], "baseline", 999_999, 1.0e6)
+    out = tmp_path / "both"
+    md = report.write_report([scenario_sweep, extra], out=out, progress=False, lang="pinyin",
+                             dpi=FAST)
+    text = md.read_text(encoding="utf-8")
+    jobs = pd.read_csv(out / "jobs.csv")
+    assert len(jobs) == 5
+    dup = jobs[jobs["status"] == "duplicate"]
+    assert list(dup["job"]) == ["later/1_scenario=baseline,replicates=3"]
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert set(runs["scenario"]) == {"baseline", "no_reform", "land_transfer", "no_support"}
+    assert runs.loc[runs["scenario"] == "baseline", "mean_operating_income"].max() < 999_999
+    assert "no_support vs baseline" in text and "## Jobs left out as duplicates" in text
 
 
 def test_report_falls_back_without_village_panel_and_draws_heatmaps(grid_sweep, tmp_path):
     out = tmp_path / "elsewhere"
-    md = report.write_report(grid_sweep, out=out, progress=False)
+    md = report.write_report(grid_sweep, out=out, progress=False, lang="pinyin", dpi=FAST)
     text = md.read_text(encoding="utf-8")
     assert "not the village panel" in text
     assert "County-by-county figure not drawn" in text
     assert not (out / "counties.png").exists()
     assert (out / "heatmap_mean_operating_income.png").is_file()
+    assert (out / "heatmap_p10_operating_income.png").is_file()
     assert "no comparator" in text
     assert not (grid_sweep / "report").exists()
 
@@ -235,7 +318,8 @@ def test_failed_jobs_are_named_and_the_rest_reported(scenario_sweep):
     assert "outside [0, 1]" in failed.at["three_assets", "reason"]
     assert "no summary.json" in failed.at["pv_small_cut", "reason"]
     assert set(sweep.runs["scenario"]) == {"baseline", "no_reform", "land_transfer"}
-    text = report.write_report(scenario_sweep, progress=False).read_text(encoding="utf-8")
+    text = report.write_report(scenario_sweep, progress=False, dpi=FAST).read_text(
+        encoding="utf-8")
     assert "## Failed jobs" in text
     assert "3_scenario=three_assets" in text and "4_scenario=pv_small_cut" in text
     assert (scenario_sweep / "report" / "income_over_time.png").is_file()
@@ -243,11 +327,38 @@ def test_failed_jobs_are_named_and_the_rest_reported(scenario_sweep):
 
 def test_main_reports_failures_and_returns_zero(scenario_sweep, capsys):
     make_job(scenario_sweep, 3, ["+scenario=three_assets"], "three_assets", fail="Boom: x")
-    assert report.main([str(scenario_sweep), "--no-progress"]) == 0
+    assert report.main([str(scenario_sweep), "--no-progress", "--dpi", "60"]) == 0
     captured = capsys.readouterr()
     assert "report.md" in captured.out
     assert "job failed, left out" in captured.err and "Boom: x" in captured.err
     assert report.main([str(scenario_sweep / "nothing"), "--no-progress"]) == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--years", "2027,next"], "--years = '2027,next'"),
+    (["--lang", "fr"], "invalid choice"),
+    (["--dpi", "5"], "--dpi = 5"),
+])
+def test_main_refuses_bad_options_in_one_line(scenario_sweep, capsys, args, message):
+    with pytest.raises(SystemExit) if "--lang" in args else _nothing():
+        code = report.main([str(scenario_sweep), "--no-progress", *args])
+        assert code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert not (scenario_sweep / "report").exists()  # nothing half-written
+
+
+def test_main_needs_out_for_several_folders(scenario_sweep, tmp_path, capsys):
+    assert report.main([str(scenario_sweep), str(scenario_sweep), "--no-progress"]) == 2
+    assert "--out is needed" in capsys.readouterr().err
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 # ------------------------------------------------------------------------------------------
@@ -343,14 +454,19 @@ def _zq_sim_sweep(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 def test_real_sweep_is_collected_and_reported(tmp_path):
     result = _zq_sim_sweep(tmp_path, "+scenario=baseline,no_reform")
     assert result.returncode == 0, result.stderr
+    # one comparison table at the end rather than a table per job, then folder and command
+    assert "Targets, 2024" not in result.stdout
+    assert "2 finished job(s)" in result.stdout
+    assert f"report:       python -m zq_sim.report {tmp_path / 'sweep'}" in result.stdout
     sweep = report.collect(tmp_path / "sweep", progress=False)
     assert list(sweep.jobs["status"]) == ["ok", "ok"]
     assert set(sweep.runs["scenario"]) == {"baseline", "no_reform"}
     assert sorted(sweep.runs["year"].unique()) == [2023, 2024, 2025]
     assert sweep.runs.groupby("job")["seed"].nunique().tolist() == [1, 1]
     assert sweep.villages is not None and set(sweep.villages["year"]) == {2025}
-    md = report.write_report(tmp_path / "sweep", progress=False)
+    md = report.write_report(tmp_path / "sweep", progress=False, dpi=FAST)
     assert "baseline vs no_reform" in md.read_text(encoding="utf-8")
+    assert (md.parent / "report.html").is_file() and (md.parent / "weak_income.png").is_file()
     assert (md.parent / "counties.png").is_file()
 
 

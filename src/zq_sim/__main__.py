@@ -96,7 +96,8 @@ def app(cfg: DictConfig) -> None:
             typed.output.progress = False  # parallel jobs' bars would garble the sweep's bar
         if existing_outputs(out_dir, resolved, typed.resume):
             return
-        run(typed, out_dir, resolved=resolved)
+        # in a sweep the jobs' tables would repeat: the sweep prints one comparison at its end
+        run(typed, out_dir, resolved=resolved, echo=None if sweeping else print)
     except (ConfigError, DataError) as exc:
         if sweeping:
             raise  # one job of a sweep: zq_sim.callbacks writes FAILED.txt, the others go on

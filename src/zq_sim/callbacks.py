@@ -183,6 +183,12 @@ class SweepMonitor(Callback):
         """Start the progress bar."""
         self._started = time.time() - 1.0  # file times can be coarser than the clock
         (Path(config.hydra.sweep.dir) / REFUSED).unlink(missing_ok=True)
+        from zq_sim.sweep_summary import experiment_list_warning
+
+        warning = experiment_list_warning(list(OmegaConf.select(config, "hydra.overrides.task")
+                                               or []))
+        if warning:
+            print(warning, file=sys.stderr)
         if not self.progress:
             return
         self._stop = threading.Event()
@@ -211,6 +217,12 @@ class SweepMonitor(Callback):
             self._stop.set()
             self._thread.join(timeout=10)
         sweep_dir = Path(config.hydra.sweep.dir)
+        from zq_sim.sweep_summary import end_message
+
+        try:
+            print(end_message(sweep_dir, self._started), flush=True)
+        except Exception as exc:  # noqa: BLE001 - a summary must not hide the failures below
+            log.error("could not summarise the sweep: %s", exc)
         failed = sorted(p.parent for p in sweep_dir.rglob(FAILED)
                         if p.stat().st_mtime >= self._started)
         refused_file = sweep_dir / REFUSED

@@ -7,16 +7,21 @@ imports the model. The tables:
 - ``runs``: one row per job, replicate and year, as in each job's ``timeseries.parquet``, with a
   grouping column (``scenario`` by default, or any label such as the report's ``group``);
 - ``villages``: one row per village and replicate (of one year), as in ``villages.parquet``;
-- ``public``: one row per scenario, from :func:`zq_sim.report.public_money_table`.
+- ``diffs``: paired differences from :func:`zq_sim.compare.paired_differences`;
+- ``ce``: cost-effectiveness rows from :func:`zq_sim.compare.cost_effectiveness`.
 
 Lines are means over replicates and bands (or whiskers) the 5th to 95th percentile over
-replicates, i.e. where 90% of the simulated outcomes fall. Money is shown in units of 10,000 yuan
-(万元), written "10k yuan" because the default fonts have no Chinese glyphs; county names are
-shown in pinyin for the same reason.
+replicates, i.e. where 90% of the simulated outcomes fall; differences from the baseline carry a
+90% confidence interval of the mean paired difference instead. Each scenario keeps one colour
+(:mod:`zq_sim.style`), shocks are drawn apart from policies, money is in 万元 or 亿元, and labels
+are Chinese when a CJK font is present (:func:`zq_sim.style.use_language`), else English with
+pinyin names.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -27,41 +32,79 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-#: 10,000 yuan (万元): the unit of money in the figures.
-WAN = 1.0e4
-MONEY_UNIT = "10k yuan"
-#: Income thresholds of the targets (yuan): the 2024 floor and the next step.
+from zq_sim import style
+from zq_sim.style import t
+
+#: 10,000 yuan (万元).
+WAN = style.WAN
+#: Income thresholds (yuan): the 2024 floor and the next step.
 FLOOR, HIGHER = 150_000.0, 200_000.0
-
-#: Zhaoqing's county-level units (data/counties.csv) in pinyin, east first, then west.
-COUNTY_PINYIN: dict[str, str] = {
-    "端州区": "Duanzhou", "鼎湖区": "Dinghu", "高要区": "Gaoyao", "四会市": "Sihui",
-    "广宁县": "Guangning", "怀集县": "Huaiji", "封开县": "Fengkai", "德庆县": "Deqing",
-}
 EAST = ("端州区", "鼎湖区", "高要区", "四会市")
+COUNTY_PINYIN = style.COUNTY_PINYIN
 
-#: What each metric of the time series means: (label, unit, factor from the stored value).
-METRICS: dict[str, tuple[str, str, float]] = {
-    "mean_operating_income": ("Mean operating income per village", MONEY_UNIT, 1 / WAN),
-    "median_operating_income": ("Median operating income per village", MONEY_UNIT, 1 / WAN),
-    "min_operating_income": ("Lowest village's operating income", MONEY_UNIT, 1 / WAN),
-    "p10_operating_income": ("10th percentile of operating income", MONEY_UNIT, 1 / WAN),
+#: What each metric means: (English label, Chinese label, kind). The kind sets the unit:
+#: "money" (yuan per village), "total" (yuan, the whole city), "share" (fraction of villages),
+#: "count", "index".
+METRIC_INFO: dict[str, tuple[str, str, str]] = {
+    "mean_operating_income": ("Mean operating income per village", "村均经营性收入", "money"),
+    "median_operating_income": ("Median operating income per village", "经营性收入中位数",
+                                "money"),
+    "min_operating_income": ("Lowest village's operating income", "最低村经营性收入", "money"),
+    "p10_operating_income": ("Bottom-decile village's own (operating) income",
+                             "末10%分位村自身经营性收入", "money"),
+    "mean_recurring_operating_income": ("Mean recurring operating income (without arrears)",
+                                        "村均经常性经营收入（不含清欠）", "money"),
     "mean_total_income": ("Mean total income per village (incl. fiscal support)",
-                          MONEY_UNIT, 1 / WAN),
+                          "村均总收入（含财政补助）", "money"),
     "min_total_income": ("Lowest village's total income (incl. fiscal support)",
-                         MONEY_UNIT, 1 / WAN),
-    "share_below_150k": ("Villages with total income below 150k yuan", "% of villages", 100.0),
-    "share_below_200k": ("Villages with total income below 200k yuan", "% of villages", 100.0),
-    "gini": ("Gini coefficient of operating income", "0 = equal, 1 = one village has all", 1.0),
-    "total_operating_income": ("Operating income of all villages", MONEY_UNIT, 1 / WAN),
-    "total_income": ("Total income of all villages", MONEY_UNIT, 1 / WAN),
-    "public_spending": ("Public money spent on the policy levers", MONEY_UNIT, 1 / WAN),
-    "fixed_assets": ("Fixed assets of all villages", MONEY_UNIT, 1 / WAN),
-    "companies": ("Strong-village companies", "companies", 1.0),
-    "land_transferred_stock": ("Farmland transferred", "mu", 1.0),
+                         "最低村总收入（含财政补助）", "money"),
+    "share_below_150k": ("Villages with total income (incl. support) below 150k yuan",
+                         "总收入（含补助）低于15万元的村", "share"),
+    "share_below_200k": ("Villages with total income (incl. support) below 200k yuan",
+                         "总收入（含补助）低于20万元的村", "share"),
+    "share_own_below_150k": ("Villages with own income below 150k yuan (before support)",
+                             "自身经营性收入低于15万元的村（补助前）", "share"),
+    "share_own_below_200k": ("Villages with own income below 200k yuan (before support)",
+                             "自身经营性收入低于20万元的村（补助前）", "share"),
+    "villages_supported": ("Villages receiving fiscal support", "获财政补助的村", "count"),
+    "weak_listed": ("Villages on the weak-village list", "薄弱村名单内的村", "count"),
+    "public_support": ("Fiscal support paid to weak villages", "薄弱村财政补助支出", "total"),
+    "public_spending": ("Public money spent on the policy levers", "政策财政投入", "total"),
+    "gini": ("Gini coefficient of operating income", "经营性收入基尼系数", "index"),
+    "total_operating_income": ("Operating income of all villages", "全市村集体经营性收入",
+                               "total"),
+    "total_income": ("Total income of all villages", "全市村集体总收入", "total"),
+    "fixed_assets": ("Fixed assets of all villages", "全市村集体固定资产", "total"),
+    "companies": ("Strong-village companies", "强村公司", "count"),
+    "land_transferred_stock": ("Farmland transferred", "累计流转土地", "area"),
+    "three_assets_added_income": ("Added income of the three-assets reform", "三资改革增收",
+                                  "total"),
 }
+
+#: Money's unit on English axes (万元 on Chinese ones).
+MONEY_UNIT = "10k yuan (wan yuan)"
+#: The English label, unit and factor of each metric, for code that formats values itself
+#: (figures use :func:`scale_of` and :func:`metric_title`, which follow the language).
+METRICS: dict[str, tuple[str, str, float]] = {
+    m: (en, {"money": MONEY_UNIT, "total": MONEY_UNIT, "share": "% of villages"}.get(kind, ""),
+        {"money": 1 / WAN, "total": 1 / WAN, "share": 100.0}.get(kind, 1.0))
+    for m, (en, _, kind) in METRIC_INFO.items()}
+
+#: Income sources (``mean_<source>_income`` columns) in drawing order, with labels and colours.
+SOURCES: dict[str, tuple[str, str, str]] = {
+    "lease": ("leases of assets and resources", "资产资源租赁", "#4e79a7"),
+    "land": ("land transfer fees", "土地流转服务费", "#59a14f"),
+    "dividends": ("company dividends", "强村公司分红", "#f28e2b"),
+    "pv": ("PV (solar) income", "光伏收益", "#edc948"),
+    "assistance": ("assistance projects", "帮扶项目", "#76b7b2"),
+    "own": ("own businesses and services", "自营及服务", "#b07aa1"),
+    "arrears": ("arrears recovered (one-off)", "清收欠款（一次性）", "#9c755f"),
+}
+#: ``mean_*_income`` columns that are totals, not sources.
+NOT_SOURCES = ("operating", "total", "recurring_operating", "own_operating")
 
 #: Keyword for horizontal box plots (``vert`` was replaced by ``orientation`` in matplotlib 3.10).
 _HORIZONTAL = ({"orientation": "horizontal"}
@@ -69,20 +112,63 @@ _HORIZONTAL = ({"orientation": "horizontal"}
                else {"vert": False})
 
 
-
+# ------------------------------------------------------------------------------------------
+# Labels, units, colours
+# ------------------------------------------------------------------------------------------
 def county_label(name: str) -> str:
-    """Pinyin name of a county (the name itself if unknown)."""
-    return COUNTY_PINYIN.get(name, name)
+    """A county's name in the current language (pinyin without a CJK font)."""
+    return style.county_name(name)
+
+
+def metric_kind(metric: str) -> str:
+    """"money", "total", "share", "count", "index" or "area" (see :data:`METRIC_INFO`)."""
+    if metric in METRIC_INFO:
+        return METRIC_INFO[metric][2]
+    if re.fullmatch(r"mean_\w+_income", metric):
+        return "money"
+    if metric.startswith("public_"):
+        return "total"
+    return "index"
+
+
+def metric_title(metric: str) -> str:
+    """A metric's name in the current language."""
+    if metric in METRIC_INFO:
+        en, zh, _ = METRIC_INFO[metric]
+        return t(en, zh)
+    m = re.fullmatch(r"mean_(\w+)_income", metric)
+    if m and m.group(1) in SOURCES:
+        en, zh, _ = SOURCES[m.group(1)]
+        return t(f"Mean income from {en}", f"村均{zh}收入")
+    if metric.startswith("public_"):
+        return t(f"Public money: {metric[len('public_'):].replace('_', ' ')}",
+                 f"财政投入：{metric[len('public_'):]}")
+    return metric.replace("_", " ")
+
+
+def scale_of(metric: str, values: Iterable[float] = (), difference: bool = False,
+             ) -> tuple[float, str]:
+    """(factor from the stored value, unit label) for a metric's values."""
+    kind = metric_kind(metric)
+    if kind == "money":
+        return 1 / WAN, t("10k yuan (wan yuan) per village", "万元/村")
+    if kind == "total":
+        return style.money_scale(values)
+    if kind == "share":
+        return 100.0, (t("percentage points", "百分点") if difference
+                       else t("% of villages", "% 村"))
+    if kind == "count":
+        return 1.0, t("villages", "个村") if "village" in metric or metric == "weak_listed" \
+            else t("number", "个")
+    if kind == "area":
+        return 1.0, t("mu", "亩")
+    return 1.0, ""
 
 
 def metric_label(metric: str) -> str:
     """'Label (unit)' for an axis."""
-    label, unit, _ = METRICS.get(metric, (metric.replace("_", " "), "", 1.0))
-    return f"{label} ({unit})" if unit else label
-
-
-def _scale(metric: str) -> float:
-    return METRICS.get(metric, ("", "", 1.0))[2]
+    _, unit = scale_of(metric)
+    return f"{metric_title(metric)} ({unit})" if unit else metric_title(metric)
 
 
 def ordered(values: Iterable) -> list:
@@ -90,10 +176,9 @@ def ordered(values: Iterable) -> list:
     return list(dict.fromkeys(values))
 
 
-def palette(groups: Sequence[str]) -> dict[str, tuple]:
-    """A colour per group: tab10 up to ten groups, tab20 beyond."""
-    cmap = plt.get_cmap("tab10" if len(groups) <= 10 else "tab20")
-    return {g: cmap(i % cmap.N) for i, g in enumerate(groups)}
+def palette(groups: Sequence[str]) -> dict[str, str]:
+    """A colour per group, the same in every figure and report (:func:`zq_sim.style.colors_for`)."""
+    return style.colors_for(groups)
 
 
 def spread(df: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
@@ -113,7 +198,7 @@ def spread(df: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _money_axis(ax: Axes, axis: str = "y") -> None:
+def _number_axis(ax: Axes, axis: str = "y") -> None:
     fmt = FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:,.3g}")
     which = ax.yaxis if axis == "y" else ax.xaxis
     which.set_major_formatter(fmt)
@@ -121,9 +206,9 @@ def _money_axis(ax: Axes, axis: str = "y") -> None:
         which.set_major_locator(MaxNLocator(4))
 
 
-def _year_axis(ax: Axes, years: Sequence[int]) -> None:
+def _year_axis(ax: Axes, years: Sequence[int], max_ticks: int = 8) -> None:
     years = sorted(set(int(y) for y in years))
-    step = max(1, int(np.ceil(len(years) / 8)))
+    step = max(1, int(np.ceil(len(years) / max_ticks)))
     ax.set_xticks(years[::step])
     ax.set_xlim(years[0], years[-1])
 
@@ -140,7 +225,7 @@ def _legend_below(fig: Figure, handles: list, labels: list[str], title: str,
     leg = fig.legend(handles, labels, title=title, loc="outside lower center", ncol=ncol,
                      frameon=False)
     if note:
-        leg.set_title(f"{title}    ({note})")
+        leg.set_title(f"{title}    ({note})" if title else note)
     leg.get_title().set_fontsize(9.5)
 
 
@@ -148,16 +233,33 @@ def _title(fig: Figure, title: str) -> None:
     fig.suptitle(title, fontsize=12.5, fontweight="bold")
 
 
+def _shock_set(groups: Iterable[str], shocks: Iterable[str] | None) -> set[str]:
+    return set(shocks) if shocks is not None else {g for g in groups if style.is_shock(g)}
+
+
+def _format_values(ax: Axes, kind: str, axis: str = "y") -> None:
+    if kind == "share":
+        fmt = PercentFormatter(decimals=0)
+        (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    else:
+        _number_axis(ax, axis)
+
+
+# ------------------------------------------------------------------------------------------
+# Lines over the years
+# ------------------------------------------------------------------------------------------
 def plot_time_bands(runs: pd.DataFrame, metrics: Sequence[str], by: str = "scenario",
-                    colors: Mapping[str, tuple] | None = None, title: str | None = None,
+                    colors: Mapping[str, Any] | None = None, title: str | None = None,
                     policy_start: int | None = 2024,
                     references: Mapping[str, tuple[float, str]] | None = None,
                     ) -> tuple[Figure, np.ndarray]:
-    """One panel per metric over the years: a line and a 90% band per group.
+    """One panel per metric over the years: a line and a 90% band per group (all overlaid).
+
+    For a few groups; with many, :func:`plot_small_multiples` reads better.
 
     Args:
         runs: one row per replicate and year with ``by``, ``year`` and the metrics.
-        metrics: columns to draw (see :data:`METRICS` for their labels and units).
+        metrics: columns to draw (see :data:`METRIC_INFO` for their labels and units).
         by: the grouping column (one line and band each).
         colors: colour per group (default: :func:`palette`).
         title: the figure's title.
@@ -170,69 +272,513 @@ def plot_time_bands(runs: pd.DataFrame, metrics: Sequence[str], by: str = "scena
     """
     groups = ordered(runs[by])
     colors = dict(colors or palette(groups))
+    shocks = _shock_set(groups, None)
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 4.8), squeeze=False,
                              layout="constrained")
     axes = axes[0]
     years = runs["year"].unique()
     for ax, metric in zip(axes, metrics, strict=True):
         stats = spread(runs, [by, "year"], metric)
-        k = _scale(metric)
+        k, unit = scale_of(metric, stats["mean"])
         for g in groups:
             s = stats[stats[by] == g].sort_values("year")
             ax.fill_between(s["year"], s["p05"] * k, s["p95"] * k, color=colors[g], alpha=0.18,
                             lw=0)
-            ax.plot(s["year"], s["mean"] * k, color=colors[g], lw=2, label=str(g))
+            ax.plot(s["year"], s["mean"] * k, color=colors[g], lw=2, label=str(g),
+                    ls="--" if g in shocks else "-")
         ref = (references or {}).get(metric)
         if ref is not None:
             ax.axhline(ref[0] * k, color="0.25", lw=1, ls="--")
             ax.annotate(ref[1], xy=(0.01, ref[0] * k), xycoords=("axes fraction", "data"),
                         xytext=(0, 3), textcoords="offset points", fontsize=8, color="0.25")
         _policy_line(ax, policy_start, years)
-        label, unit, _ = METRICS.get(metric, (metric.replace("_", " "), "", 1.0))
-        ax.set_title(label, fontsize=10.5)
+        ax.set_title(metric_title(metric), fontsize=10.5)
         ax.set_ylabel(unit)
-        ax.set_xlabel("year")
+        ax.set_xlabel(t("year", "年份"))
         _year_axis(ax, years)
-        if unit.startswith("%"):
-            ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+        _format_values(ax, metric_kind(metric))
+        if metric_kind(metric) == "share":
             ax.set_ylim(bottom=0)
-        elif unit == MONEY_UNIT:
-            _money_axis(ax)
         ax.grid(alpha=0.3)
-    handles = [Line2D([], [], color=colors[g], lw=2) for g in groups]
+    handles = [Line2D([], [], color=colors[g], lw=2, ls="--" if g in shocks else "-")
+               for g in groups]
     n_rep = int(runs.groupby([by, "year"]).size().min())
-    note = (f"lines: mean of {n_rep} replicates; bands: 90% of replicates"
-            + (f"; dotted: policy start {policy_start}" if policy_start else ""))
+    note = (t(f"lines: mean of {n_rep} replicates; bands: 90% of replicates",
+              f"线：{n_rep}次重复的均值；带：90%的重复")
+            + (t(f"; dotted: policy start {policy_start}", f"；点线：政策起始{policy_start}年")
+               if policy_start else ""))
     _legend_below(fig, handles, [str(g) for g in groups], by, note)
     _title(fig, title or "")
     return fig, axes
 
 
 def plot_income_over_time(runs: pd.DataFrame, by: str = "scenario",
-                          colors: Mapping[str, tuple] | None = None,
+                          colors: Mapping[str, Any] | None = None,
                           policy_start: int | None = 2024) -> tuple[Figure, np.ndarray]:
-    """Mean and lowest village income over the years, one band per group.
-
-    Three panels: mean operating income, the lowest village's operating income, and the lowest
-    village's total income (operating income plus fiscal support) against the 150k floor.
-    """
-    return plot_time_bands(
-        runs, ["mean_operating_income", "min_operating_income", "min_total_income"], by=by,
-        colors=colors, policy_start=policy_start,
-        title="Village collective income over the years",
-        references={"min_total_income": (FLOOR, "150k yuan floor")})
+    """Mean and bottom-decile operating income over the years, all groups overlaid."""
+    metrics = [m for m in ("mean_operating_income", "p10_operating_income") if m in runs]
+    return plot_time_bands(runs, metrics, by=by, colors=colors, policy_start=policy_start,
+                           title=t("Village collective income over the years",
+                                   "村集体收入逐年变化"))
 
 
 def plot_share_below(runs: pd.DataFrame, by: str = "scenario",
-                     colors: Mapping[str, tuple] | None = None,
+                     colors: Mapping[str, Any] | None = None,
                      policy_start: int | None = 2024) -> tuple[Figure, np.ndarray]:
-    """Share of villages whose total income is below 150k and 200k yuan, over the years."""
-    return plot_time_bands(
-        runs, ["share_below_150k", "share_below_200k"], by=by, colors=colors,
-        policy_start=policy_start,
-        title="Weak villages: share with total income (incl. fiscal support) below a threshold")
+    """Share of villages below 150k and 200k yuan over the years: own income where recorded."""
+    own = all(m in runs for m in ("share_own_below_150k", "share_own_below_200k"))
+    metrics = (["share_own_below_150k", "share_own_below_200k"] if own
+               else ["share_below_150k", "share_below_200k"])
+    title = (t("Weak villages: share with own income below a threshold (before support)",
+               "薄弱村：自身经营性收入低于标准的村占比（补助前）") if own else
+             t("Share of villages with total income (incl. fiscal support) below a threshold",
+               "总收入（含财政补助）低于标准的村占比"))
+    return plot_time_bands(runs, metrics, by=by, colors=colors, policy_start=policy_start,
+                           title=title)
 
 
+def _grid(groups: Sequence[str], shocks: set[str], ncols: int, panel_size=(3.3, 2.5),
+          extra_height: float = 1.6) -> tuple[Figure, dict[str, Axes], list]:
+    """A figure with one panel per group: policies first, shocks in a block of their own.
+
+    The panels do not share their axes (matplotlib's shared axes are slow across subfigures);
+    :func:`_same_ylim` gives them one scale once they are drawn.
+    """
+    policy = [g for g in groups if g not in shocks]
+    shock = [g for g in groups if g in shocks]
+    ncols = max(1, min(ncols, max(len(policy), len(shock), 1)))
+    rows_p, rows_s = math.ceil(len(policy) / ncols), math.ceil(len(shock) / ncols)
+    fig = plt.figure(figsize=(panel_size[0] * ncols + 1.0,
+                              panel_size[1] * (rows_p + rows_s) + extra_height
+                              + 0.5 * bool(shock)),
+                     layout="constrained")
+    blocks = [(policy, rows_p, t("Policies", "政策情景"))] if policy else []
+    if shock:
+        blocks.append((shock, rows_s, t("Shocks (events, not policies)",
+                                        "冲击情景（外部事件，非政策）")))
+    subfigs = fig.subfigures(len(blocks), 1, height_ratios=[b[1] for b in blocks],
+                             squeeze=False)[:, 0] if len(blocks) > 1 else [fig]
+    axes: dict[str, Axes] = {}
+    for sub, (names, rows, label) in zip(subfigs, blocks, strict=True):
+        grid = sub.subplots(rows, ncols, squeeze=False)
+        if shock:
+            sub.suptitle(label, fontsize=11, x=0.01, ha="left",
+                         color="#6b4226" if names is shock else "black")
+        for i, ax in enumerate(grid.ravel()):
+            if i >= len(names):
+                ax.remove()
+                continue
+            axes[names[i]] = ax
+            if names is shock:
+                ax.set_facecolor("#faf5ee")
+    return fig, axes, list(subfigs)
+
+
+def _same_ylim(axes: Iterable[Axes], bottom: float | None = None) -> None:
+    """One vertical scale for all panels: the union of their own."""
+    axes = list(axes)
+    lims = np.array([ax.get_ylim() for ax in axes])
+    lo, hi = float(lims[:, 0].min()), float(lims[:, 1].max())
+    if bottom is not None:
+        lo = bottom
+    for ax in axes:
+        ax.set_ylim(lo, hi)
+
+
+def plot_small_multiples(runs: pd.DataFrame, metric: str, by: str = "scenario",
+                         colors: Mapping[str, Any] | None = None,
+                         reference: str | None = style.BASELINE,
+                         shocks: Iterable[str] | None = None,
+                         policy_start: int | None = 2024, companion: str | None = None,
+                         title: str | None = None, ncols: int = 4,
+                         ) -> tuple[Figure, np.ndarray]:
+    """One small panel per group: its mean and 90% band over the years, on one shared axis.
+
+    The reference's mean is a thin black dashed line in every other panel.
+
+    Args:
+        runs: one row per replicate and year with ``by``, ``year`` and ``metric``.
+        metric: the column drawn (solid line, band).
+        by: the grouping column (one panel each).
+        colors: colour per group (default: :func:`palette`).
+        reference: the group drawn in every panel for comparison (None: none).
+        shocks: groups that are shocks (default: :func:`zq_sim.style.is_shock`); drawn in a
+            block of their own.
+        policy_start: year the policy levers start (a dotted line); None for none.
+        companion: a second column in the same unit (thin line of the same colour, no band),
+            e.g. the 150k share beside the 200k share.
+        title: the figure's title (default: the metric's name).
+        ncols: panels per row.
+
+    Returns:
+        The figure and its axes, one per group (policies first, then shocks).
+
+    """
+    groups = ordered(runs[by])
+    policy, shock = style.order_groups(groups, shocks or ())
+    if shocks is None:
+        shock = [g for g in groups if g in _shock_set(groups, None)]
+        policy = [g for g in policy if g not in shock]
+    groups = policy + shock
+    colors = dict(colors or palette(groups))
+    stats = spread(runs, [by, "year"], metric)
+    comp = spread(runs, [by, "year"], companion) if companion else None
+    k, unit = scale_of(metric, stats["mean"])
+    fig, axes, subfigs = _grid(groups, set(shock), ncols)
+    years = runs["year"].unique()
+    ref = stats[stats[by] == reference].sort_values("year") if reference in groups else None
+    for g, ax in axes.items():
+        s = stats[stats[by] == g].sort_values("year")
+        if ref is not None and g != reference:
+            ax.plot(ref["year"], ref["mean"] * k, color="black", lw=1.0, ls="--", zorder=3)
+        ax.fill_between(s["year"], s["p05"] * k, s["p95"] * k, color=colors[g], alpha=0.25, lw=0)
+        ax.plot(s["year"], s["mean"] * k, color=colors[g], lw=2.2)
+        if comp is not None:
+            c = comp[comp[by] == g].sort_values("year")
+            ax.plot(c["year"], c["mean"] * k, color=colors[g], lw=1.2, ls=":")
+        _policy_line(ax, policy_start, years)
+        ax.set_title(str(g), fontsize=10, color=colors[g] if g != reference else "black",
+                     fontweight="bold")
+        _year_axis(ax, years, max_ticks=4)
+        _format_values(ax, metric_kind(metric))
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8.5)
+    _same_ylim(axes.values(), bottom=0.0 if metric_kind(metric) in ("share", "count") else None)
+    for sub in subfigs:
+        sub.supylabel(unit, fontsize=9.5)
+    n_rep = int(runs.groupby([by, "year"]).size().min())
+    handles = [Line2D([], [], color="0.35", lw=2.2),
+               Patch(color="0.35", alpha=0.25)]
+    labels = [metric_title(metric) if companion else t("mean over replicates", "重复均值"),
+              t(f"90% of {n_rep} replicates", f"{n_rep}次重复的90%区间")]
+    if companion:
+        handles.append(Line2D([], [], color="0.35", lw=1.2, ls=":"))
+        labels.append(metric_title(companion))
+    if ref is not None:
+        handles.append(Line2D([], [], color="black", lw=1.0, ls="--"))
+        labels.append(t(f"{reference} (mean), for comparison", f"{reference}（均值），供对比"))
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 2),
+               frameon=False, fontsize=9)
+    _title(fig, title or metric_title(metric))
+    return fig, np.array(list(axes.values()), dtype=object)
+
+
+def plot_difference_over_time(diffs: pd.DataFrame, metric: str, by: str = "scenario",
+                              colors: Mapping[str, Any] | None = None,
+                              shocks: Iterable[str] | None = None,
+                              policy_start: int | None = 2024, title: str | None = None,
+                              ncols: int = 4) -> tuple[Figure, np.ndarray]:
+    """One small panel per group: its paired difference from its comparator over the years.
+
+    Args:
+        diffs: :func:`zq_sim.compare.paired_differences` (``by``, ``comparator``, ``year``,
+            ``metric``, ``mean``, ``lo``, ``hi``, ``n``).
+        metric: the metric drawn.
+        by: the grouping column.
+        colors: colour per group.
+        shocks: groups that are shocks (default: :func:`zq_sim.style.is_shock`).
+        policy_start: a dotted line at this year; None for none.
+        title: the figure's title.
+        ncols: panels per row.
+
+    Returns:
+        The figure and its axes (policies first, then shocks).
+
+    """
+    d = diffs[diffs["metric"] == metric]
+    groups = ordered(d[by])
+    shock_set = _shock_set(groups, shocks)
+    policy, shock = style.order_groups(groups, shock_set)
+    groups = policy + shock
+    colors = dict(colors or palette(groups))
+    k, unit = scale_of(metric, d["mean"], difference=True)
+    fig, axes, subfigs = _grid(groups, set(shock), ncols)
+    years = d["year"].unique()
+    for g, ax in axes.items():
+        s = d[d[by] == g].sort_values("year")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.fill_between(s["year"], s["lo"] * k, s["hi"] * k, color=colors[g], alpha=0.25, lw=0)
+        ax.plot(s["year"], s["mean"] * k, color=colors[g], lw=2.2)
+        _policy_line(ax, policy_start, years)
+        comp = s["comparator"].iloc[0] if len(s) else ""
+        ax.set_title(t(f"{g} - {comp}", f"{g} 减 {comp}"), fontsize=9.5, color=colors[g],
+                     fontweight="bold")
+        _year_axis(ax, years, max_ticks=4)
+        _number_axis(ax)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8.5)
+    _same_ylim(axes.values())
+    for sub in subfigs:
+        sub.supylabel(t(f"difference ({unit})", f"差值（{unit}）"), fontsize=9.5)
+    n = int(d["n"].min()) if len(d) else 0
+    fig.legend([Line2D([], [], color="0.35", lw=2.2), Patch(color="0.35", alpha=0.25)],
+               [t(f"mean difference over {n} paired replicates (same seeds)",
+                  f"{n}对同种子重复的平均差值"),
+                t("90% confidence interval of the mean difference", "平均差值的90%置信区间")],
+               loc="outside lower center", ncol=2, frameon=False, fontsize=9)
+    _title(fig, title or t(f"{metric_title(metric)}: difference from the comparator",
+                           f"{metric_title(metric)}：与对照情景之差"))
+    return fig, np.array(list(axes.values()), dtype=object)
+
+
+_YEAR_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def plot_differences(diffs: pd.DataFrame, metrics: Sequence[str], years: Sequence[int],
+                     by: str = "scenario", colors: Mapping[str, Any] | None = None,
+                     shocks: Iterable[str] | None = None) -> tuple[Figure, np.ndarray]:
+    """Each group's paired difference from its comparator in chosen years: dots and intervals.
+
+    A column of panels per metric, a row per group (policies, then shocks on a shaded ground),
+    a marker per year with its 90% confidence interval; the zero line is "no difference".
+
+    Args:
+        diffs: :func:`zq_sim.compare.paired_differences`.
+        metrics: the metrics (those without rows are left out).
+        years: the years shown (those without rows are left out).
+        by: the grouping column.
+        colors: colour per group.
+        shocks: groups that are shocks (default: :func:`zq_sim.style.is_shock`).
+
+    Returns:
+        The figure and its axes (one per metric).
+
+    """
+    metrics = [m for m in metrics if m in set(diffs["metric"])]
+    years = [y for y in years if y in set(diffs["year"])]
+    groups = ordered(diffs[by])
+    shock_set = _shock_set(groups, shocks)
+    policy, shock = style.order_groups(groups, shock_set)
+    colors = dict(colors or palette(policy + shock))
+    rows = policy + ([""] if shock and policy else []) + shock
+    ypos = {g: len(rows) - 1 - i for i, g in enumerate(rows) if g}
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics) + 2.2,
+                                                       1.4 + 0.42 * len(rows)),
+                             sharey=True, squeeze=False, layout="constrained")
+    axes = axes[0]
+    offsets = (np.arange(len(years)) - (len(years) - 1) / 2) * 0.22
+    for ax, metric in zip(axes, metrics, strict=True):
+        d = diffs[diffs["metric"] == metric]
+        k, unit = scale_of(metric, d["mean"], difference=True)
+        if shock:
+            ax.axhspan(-0.5, len(shock) - 0.5, color="#faf5ee", zorder=0)
+        for off, year, marker in zip(offsets, years, _YEAR_MARKERS, strict=False):
+            for g in policy + shock:
+                r = d[(d[by] == g) & (d["year"] == year)]
+                if r.empty:
+                    continue
+                r = r.iloc[0]
+                m, lo, hi = r["mean"] * k, r["lo"] * k, r["hi"] * k
+                err = None if not np.isfinite(lo) else [[max(m - lo, 0)], [max(hi - m, 0)]]
+                ax.errorbar(m, ypos[g] - off, xerr=err, fmt=marker, color=colors[g], ms=5.5,
+                            capsize=2.5, lw=1.3, mfc=colors[g] if off <= 0 else "white")
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_title(metric_title(metric), fontsize=10)
+        ax.set_xlabel(unit)
+        _number_axis(ax, "x")
+        ax.grid(axis="x", alpha=0.3)
+    labels = []
+    for g in rows:
+        if not g:
+            continue
+        comp = diffs.loc[diffs[by] == g, "comparator"].iloc[0]
+        labels.append((ypos[g], str(g) if comp == style.BASELINE
+                       else t(f"{g} (vs {comp})", f"{g}（对比{comp}）")))
+    axes[0].set_yticks([p for p, _ in labels], [lab for _, lab in labels])
+    axes[0].set_ylim(-0.7, len(rows) - 0.3)
+    for tick, g in zip(axes[0].get_yticklabels(), [g for g in rows if g], strict=True):
+        tick.set_color(colors[g] if g != style.BASELINE else "black")
+    handles = [Line2D([], [], color="0.3", marker=mk, ls="", mfc="0.3" if off <= 0 else "white")
+               for off, mk in zip(offsets, _YEAR_MARKERS, strict=False)]
+    n = int(diffs["n"].min()) if len(diffs) else 0
+    _legend_below(fig, handles, [str(y) for y in years], t("year", "年份"),
+                  t(f"dot: mean difference over {n} paired replicates (same seeds); "
+                    "bar: its 90% confidence interval" + ("; shaded: shocks" if shock else ""),
+                    f"点：{n}对同种子重复的平均差值；线：90%置信区间"
+                    + ("；底色：冲击情景" if shock else "")))
+    _title(fig, t("Each scenario minus the baseline (the baseline minus no_reform)",
+                  "各情景与基准情景之差（基准情景对比无改革情景）"))
+    return fig, axes
+
+
+# ------------------------------------------------------------------------------------------
+# Income by source
+# ------------------------------------------------------------------------------------------
+def source_columns(columns: Iterable[str]) -> list[tuple[str, str]]:
+    """(source, column) of the ``mean_<source>_income`` columns, known sources first."""
+    found = {}
+    for c in columns:
+        m = re.fullmatch(r"mean_(\w+)_income", c)
+        if m and m.group(1) not in NOT_SOURCES:
+            found[m.group(1)] = c
+    known = [(s, found[s]) for s in SOURCES if s in found]
+    return known + sorted((s, c) for s, c in found.items() if s not in SOURCES)
+
+
+def plot_income_sources(runs: pd.DataFrame, years: Sequence[int], by: str = "scenario",
+                        shocks: Iterable[str] | None = None) -> tuple[Figure, np.ndarray]:
+    """Mean income per village by source in chosen years: a stacked bar per group.
+
+    Operating (own) income by source, means over replicates, then fiscal support hatched at the
+    end (it is not own income). A panel per year; policies first, shocks on a shaded ground.
+    """
+    sources = source_columns(runs.columns)
+    groups = ordered(runs[by])
+    shock_set = _shock_set(groups, shocks)
+    policy, shock = style.order_groups(groups, shock_set)
+    rows = policy + ([""] if shock and policy else []) + shock
+    ypos = {g: len(rows) - 1 - i for i, g in enumerate(rows) if g}
+    years = [y for y in years if y in set(runs["year"])]
+    fig, axes = plt.subplots(1, len(years), figsize=(5.2 * len(years) + 2.2,
+                                                     2.0 + 0.42 * len(rows)),
+                             sharey=True, sharex=True, squeeze=False, layout="constrained")
+    axes = axes[0]
+    fallback = plt.get_cmap("tab20")
+    color = {s: SOURCES[s][2] if s in SOURCES else fallback(i % 20)
+             for i, (s, _) in enumerate(sources)}
+    for ax, year in zip(axes, years, strict=True):
+        last = runs[runs["year"] == year]
+        means = last.groupby(by, sort=False)[[c for _, c in sources]
+                                            + (["mean_support"] if "mean_support" in last
+                                               else [])].mean()
+        if shock:
+            ax.axhspan(-0.5, len(shock) - 0.5, color="#faf5ee", zorder=0)
+        for g in policy + shock:
+            left = 0.0
+            for s, c in sources:
+                v = means.at[g, c] / WAN
+                ax.barh(ypos[g], v, left=left, color=color[s], height=0.7)
+                left += v
+            if "mean_support" in means:
+                v = means.at[g, "mean_support"] / WAN
+                ax.barh(ypos[g], v, left=left, color="white", edgecolor="0.4", hatch="////",
+                        height=0.7, lw=0.5)
+            end = left + (means.at[g, "mean_support"] / WAN if "mean_support" in means else 0)
+            ax.annotate(f"{left:,.1f}", xy=(end, ypos[g]), xytext=(3, 0),
+                        textcoords="offset points", va="center", fontsize=8)
+        ax.set_title(str(year), fontsize=10.5)
+        ax.set_xlabel(t("10k yuan (wan yuan) per village per year", "万元/村·年"))
+        ax.grid(axis="x", alpha=0.3)
+        ax.margins(x=0.08)
+    labels = [(ypos[g], str(g)) for g in rows if g]
+    axes[0].set_yticks([p for p, _ in labels], [lab for _, lab in labels])
+    axes[0].set_ylim(-0.7, len(rows) - 0.3)
+    handles = [Patch(color=color[s]) for s, _ in sources]
+    names = [t(SOURCES[s][0], SOURCES[s][1]) if s in SOURCES else s for s, _ in sources]
+    if "mean_support" in runs:
+        handles.append(Patch(facecolor="white", edgecolor="0.4", hatch="////"))
+        names.append(t("fiscal support (not own income)", "财政补助（非自身收入）"))
+    n_rep = int(runs.groupby([by, "year"]).size().min())
+    _legend_below(fig, handles, names, "",
+                  t(f"bars: means over {n_rep} replicates; number: own (operating) income",
+                    f"条：{n_rep}次重复均值；数字：自身经营性收入"))
+    _title(fig, t("Village income by source (mean per village)", "村集体收入来源构成（村均）"))
+    return fig, axes
+
+
+# ------------------------------------------------------------------------------------------
+# Cost-effectiveness
+# ------------------------------------------------------------------------------------------
+def plot_cost_effectiveness(ce: pd.DataFrame, by: str = "scenario",
+                            colors: Mapping[str, Any] | None = None,
+                            shocks: Iterable[str] | None = None) -> tuple[Figure, np.ndarray]:
+    """Extra public money and the own income it adds, for weak villages and the whole city.
+
+    Args:
+        ce: :func:`zq_sim.compare.cost_effectiveness` rows of one year (one per group).
+        by: the grouping column.
+        colors: colour per group.
+        shocks: groups that are shocks: left out (nobody buys a shock with public money).
+
+    Returns:
+        The figure and its three axes: extra public money; bottom-decile own income added per
+        yuan; the city's own income added per yuan. A lever that costs no extra public money has
+        no ratio: its panel says so and gives the income it adds.
+
+    """
+    groups = ordered(ce[by])
+    shock_set = _shock_set(groups, shocks)
+    ce = ce[~ce[by].isin(shock_set)]
+    groups = ordered(ce[by])
+    colors = dict(colors or palette(groups))
+    ypos = np.arange(len(groups))[::-1]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 2.6 + 0.55 * len(groups)), sharey=True,
+                             layout="constrained")
+    span = f"{int(ce['first_year'].min())}-{int(ce['year'].max())}"
+    k, unit = style.money_scale(ce[["extra_mean", "extra_p05", "extra_p95"]].to_numpy().ravel())
+    mean = ce["extra_mean"].to_numpy(float) * k
+    lo, hi = ce["extra_p05"].to_numpy(float) * k, ce["extra_p95"].to_numpy(float) * k
+    ax = axes[0]
+    ax.barh(ypos, mean, color=[colors[g] for g in groups], alpha=0.8, height=0.6)
+    ax.errorbar(mean, ypos, xerr=np.vstack([mean - lo, hi - mean]).clip(0), fmt="none",
+                ecolor="black", capsize=3, lw=1)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_title(t(f"Extra public money, {span}", f"新增财政投入，{span}年"), fontsize=10.5)
+    ax.set_xlabel(t(f"{unit}, summed over the years", f"{unit}，逐年合计"))
+    _number_axis(ax, "x")
+    ax.grid(axis="x", alpha=0.3)
+    panels = (("weak", t("Weak villages: bottom-decile own income added\nper yuan of extra "
+                         "public money", "薄弱村：每元新增财政投入带来的\n末10%村自身收入增量")),
+              ("city", t("Whole city: own income added\nper yuan of extra public money",
+                         "全市：每元新增财政投入带来的\n村集体自身收入增量")))
+    for ax, (name, title) in zip(axes[1:], panels, strict=True):
+        ratio = ce[f"{name}_ratio"].to_numpy(float)
+        ok = np.isfinite(ratio)
+        rlo = ce[f"{name}_ratio_p05"].to_numpy(float)
+        rhi = ce[f"{name}_ratio_p95"].to_numpy(float)
+        if ok.any():
+            ax.barh(ypos[ok], ratio[ok], color=[colors[g] for g, o in zip(groups, ok,
+                                                                          strict=True) if o],
+                    alpha=0.8, height=0.6)
+            ax.errorbar(ratio[ok], ypos[ok],
+                        xerr=np.vstack([ratio - rlo, rhi - ratio])[:, ok].clip(0), fmt="none",
+                        ecolor="black", capsize=3, lw=1)
+            top = float(np.nanmax(np.r_[rhi[ok], ratio[ok]]))
+            top = 1.05 if 0.7 <= top < 1.0 else top  # near 1: show the 1 yuan per yuan line
+            bottom = float(np.nanmin(np.r_[rlo[ok], 0.0]))
+            pad = 0.08 * (top - bottom) or 0.1
+            ax.set_xlim(bottom - pad, top + pad)
+            if top >= 1.0:
+                ax.axvline(1.0, color="0.3", lw=0.8, ls="--")
+        else:
+            ax.set_xlim(0, 2)
+        ax.axvline(0, color="black", lw=0.8)
+        added_scale = style.money_scale(ce[f"{name}_mean"])
+        for y, r in zip(ypos, ce.itertuples(), strict=True):
+            if r.cost != "more":
+                what = {"none": t("no extra public money", "无新增财政投入"),
+                        "saves": t("saves public money", "节省财政资金"),
+                        "mixed": t("extra money of varying sign", "新增投入正负不定")}[r.cost]
+                added = style.format_money(getattr(r, f"{name}_mean"), added_scale)
+                ax.annotate(t(f"no ratio: {what};\nadds {added}",
+                              f"不计比值：{what}；\n增收{added}"),
+                            xy=(0.02, y), xycoords=("axes fraction", "data"), va="center",
+                            fontsize=8.5, color="0.15",
+                            bbox={"boxstyle": "round", "fc": "#fff4cc", "ec": "#d4a017"})
+        ax.set_title(title, fontsize=10.5)
+        ax.set_xlabel(t("yuan of own income per yuan (ratio of the means)",
+                        "元/元（均值之比）"))
+        ax.grid(axis="x", alpha=0.3)
+    labels = [f"{g}\n" + t(f"vs {c}", f"对比{c}") for g, c in zip(groups, ce["comparator"],
+                                                                  strict=True)]
+    axes[0].set_yticks(ypos, labels)
+    n = int(ce["n_seeds"].min()) if len(ce) else 0
+    fig.supxlabel(t(f"bars: mean of {n} paired replicates; whiskers: 90% of replicates "
+                    "(bootstrap over replicates for the ratios). Own income excludes fiscal "
+                    "support; dashed: 1 yuan per yuan (where in range).\nWeak villages: the "
+                    "10th-percentile village's added income times the villages in the bottom "
+                    "decile.",
+                    f"条：{n}对同种子重复的均值；须：90%区间（比值为自助法）。自身收入不含财政"
+                    "补助；虚线：1元/元（在范围内时）。\n薄弱村：第10百分位村的增收乘以末10%的村数。"),
+                  fontsize=8.5)
+    _title(fig, t(f"What the public money buys, {span}: each policy against its comparator",
+                  f"财政投入的成效（{span}年）：各政策对比其对照情景"))
+    return fig, axes
+
+
+# ------------------------------------------------------------------------------------------
+# Villages, counties, heat maps
+# ------------------------------------------------------------------------------------------
 #: Tick values (10k yuan) for the logarithmic income axes.
 _LOG_TICKS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 20, 30, 50, 100, 200, 500, 1000, 2000, 5000)
 
@@ -248,7 +794,7 @@ def _log_money_axis(ax: Axes, lo: float, hi: float) -> None:
 
 
 def _threshold_lines(ax: Axes) -> None:
-    for value, text in ((FLOOR, "150k"), (HIGHER, "200k")):
+    for value, text in ((FLOOR, t("150k", "15万")), (HIGHER, t("200k", "20万"))):
         ax.axvline(value / WAN, color="0.4", lw=0.8, ls="--", zorder=0)
         ax.annotate(text, xy=(value / WAN, 1.0), xycoords=("data", "axes fraction"),
                     xytext=(2, -10), textcoords="offset points", fontsize=8, color="0.3")
@@ -297,14 +843,19 @@ def plot_income_distribution(villages: pd.DataFrame, by: str = "scenario",
     _log_money_axis(ax, *_range(*[np.percentile(d, [5, 95]) for d in data if d.size]))
     _threshold_lines(ax)
     what = "operating income" if income == "operating_income" else "total income"
-    ax.set_xlabel(f"Village {what} ({MONEY_UNIT} per year, log scale)")
-    ax.set_ylabel(by)
+    what_zh = "经营性收入" if income == "operating_income" else "总收入"
+    ax.set_xlabel(t(f"Village {what} (10k yuan (wan yuan) per year, log scale)",
+                    f"村{what_zh}（万元/年，对数轴）"))
+    ax.set_ylabel(t(by, "情景") if by == "scenario" else by)
     ax.grid(axis="x", alpha=0.3)
     year = int(villages["year"].max()) if "year" in villages else None
     n_rep = int(villages.groupby(by)["seed"].nunique().min()) if "seed" in villages else 1
-    ax.set_title(f"box: middle 50% of villages; whiskers: 5th-95th percentile; line: median; "
-                 f"diamond: mean\nvillages of {n_rep} replicates pooled", fontsize=9.5)
-    _title(fig, f"Village {what} in {year}, spread over villages")
+    ax.set_title(t(f"box: middle 50% of villages; whiskers: 5th-95th percentile; line: median; "
+                   f"diamond: mean\nvillages of {n_rep} replicates pooled",
+                   f"箱：中间50%的村；须：第5-95百分位；线：中位数；菱形：均值\n{n_rep}次重复的村合并"),
+                 fontsize=9.5)
+    _title(fig, t(f"Village {what} in {year}, spread over villages",
+                  f"{year}年各村{what_zh}分布"))
     return fig, ax
 
 
@@ -337,24 +888,31 @@ def plot_income_percentiles(runs: pd.DataFrame, by: str = "scenario",
     _log_money_axis(ax, *_range(last["p10_operating_income"] / WAN,
                                 last["p90_operating_income"] / WAN))
     _threshold_lines(ax)
-    ax.set_xlabel(f"Village operating income ({MONEY_UNIT} per year, log scale)")
-    ax.set_ylabel(by)
+    ax.set_xlabel(t("Village operating income (10k yuan (wan yuan) per year, log scale)",
+                    "村经营性收入（万元/年，对数轴）"))
+    ax.set_ylabel(t(by, "情景") if by == "scenario" else by)
     ax.grid(axis="x", alpha=0.3)
     n_rep = int(last.groupby(by)["seed"].nunique().min()) if "seed" in last else 1
-    ax.set_title(f"bar: 10th-90th percentile of villages; dot: median (whiskers: 90% of "
-                 f"replicates); diamond: mean\neach an average over {n_rep} replicates; "
-                 f"no village panel was written, so this is drawn from the time series",
+    ax.set_title(t(f"bar: 10th-90th percentile of villages; dot: median (whiskers: 90% of "
+                   f"replicates); diamond: mean\neach an average over {n_rep} replicates; "
+                   f"no village panel was written, so this is drawn from the time series",
+                   f"条：第10-90百分位的村；点：中位数（须：90%的重复）；菱形：均值\n"
+                   f"均为{n_rep}次重复的平均；未输出村级面板，据逐年分位数绘制"),
                  fontsize=9.5)
-    _title(fig, f"Village operating income in {year}, spread over villages "
-                f"(from the yearly percentiles)")
+    _title(fig, t(f"Village operating income in {year}, spread over villages "
+                  f"(from the yearly percentiles)", f"{year}年各村经营性收入分布（据逐年分位数）"))
     return fig, ax
 
 
 def county_table(villages: pd.DataFrame, by: str = "scenario") -> pd.DataFrame:
-    """Per group, county and replicate: mean operating income and share below 200k yuan."""
-    v = villages.assign(_below=villages["total_income"] < HIGHER)
+    """Per group, county and replicate: mean operating income, share of own income below 200k.
+
+    The share counts villages whose own (operating) income, before support, is below 200k yuan.
+    """
+    v = villages.assign(_below=villages["operating_income"] < HIGHER)
     per_rep = v.groupby([by, "county", "seed"], sort=False, observed=True).agg(
-        mean_operating_income=("operating_income", "mean"), share_below_200k=("_below", "mean"))
+        mean_operating_income=("operating_income", "mean"),
+        share_own_below_200k=("_below", "mean"))
     return per_rep.reset_index()
 
 
@@ -377,7 +935,7 @@ def plot_counties(villages: pd.DataFrame, by: str = "scenario",
     offsets = (np.arange(len(groups)) - (len(groups) - 1) / 2) * height / max(len(groups), 1)
     ypos = np.arange(len(counties))[::-1]
     for ax, metric, k in ((axes[0], "mean_operating_income", 1 / WAN),
-                          (axes[1], "share_below_200k", 100.0)):
+                          (axes[1], "share_own_below_200k", 100.0)):
         stats = spread(per_rep, [by, "county"], metric)
         for off, g in zip(offsets[::-1], groups, strict=True):
             s = stats[stats[by] == g].set_index("county").reindex(counties)
@@ -388,13 +946,14 @@ def plot_counties(villages: pd.DataFrame, by: str = "scenario",
         ax.grid(axis="x", alpha=0.3)
         for y in ypos[:-1]:
             ax.axhline(y - 0.5, color="0.85", lw=0.6)
-    axes[0].set_yticks(ypos, [county_label(c) + (" (east)" if c in EAST else " (west)")
+    axes[0].set_yticks(ypos, [county_label(c) + (t(" (east)", "（东）") if c in EAST
+                                                 else t(" (west)", "（西）"))
                               for c in counties])
-    axes[0].set_xlabel(f"{MONEY_UNIT} per village per year")
-    axes[0].set_title("Mean operating income per village", fontsize=10.5)
-    _money_axis(axes[0], "x")
-    axes[1].set_xlabel("% of the county's villages")
-    axes[1].set_title("Villages with total income (incl. fiscal support) below 200k yuan",
+    axes[0].set_xlabel(t("10k yuan (wan yuan) per village per year", "万元/村·年"))
+    axes[0].set_title(metric_title("mean_operating_income"), fontsize=10.5)
+    _number_axis(axes[0], "x")
+    axes[1].set_xlabel(t("% of the county's villages", "占本县村数的%"))
+    axes[1].set_title(metric_title("share_own_below_200k"),
                       fontsize=10.5)
     axes[1].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
     axes[1].set_xlim(left=-0.02 * max(1.0, axes[1].get_xlim()[1]))
@@ -404,72 +963,7 @@ def plot_counties(villages: pd.DataFrame, by: str = "scenario",
     _legend_below(fig, handles, [str(g) for g in groups], by,
                   f"dots: mean of {n_rep} replicates; whiskers: 90% of replicates")
     year = int(villages["year"].max()) if "year" in villages else ""
-    _title(fig, f"County by county, {year}")
-    return fig, axes
-
-
-def plot_public_money(public: pd.DataFrame) -> tuple[Figure, np.ndarray]:
-    """Added income, extra public money and their ratio, per scenario against its comparator.
-
-    Args:
-        public: one row per scenario with ``label`` (e.g. "land_transfer vs baseline"),
-            ``added_mean/_p05/_p95`` (cumulative added total income, yuan),
-            ``extra_mean/_p05/_p95`` (cumulative extra public spending, yuan),
-            ``ratio``, ``ratio_p05``, ``ratio_p95`` (yuan per yuan, NaN where not defined),
-            ``note`` (why a ratio is not defined), ``first_year``, ``last_year``, ``n_seeds``.
-
-    Returns:
-        The figure and its three axes.
-
-    """
-    labels = list(public["label"])
-    ypos = np.arange(len(labels))[::-1]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 2.4 + 0.65 * len(labels)), sharey=True,
-                             layout="constrained")
-    span = f"{int(public['first_year'].min())}-{int(public['last_year'].max())}"
-    panels = (("added", f"Added total income, {span}", "tab:green"),
-              ("extra", f"Extra public money, {span}", "tab:orange"))
-    for ax, (key, title, color) in zip(axes[:2], panels, strict=False):
-        mean = public[f"{key}_mean"].to_numpy(float) / WAN
-        lo, hi = public[f"{key}_p05"].to_numpy(float) / WAN, public[f"{key}_p95"].to_numpy(
-            float) / WAN
-        ax.barh(ypos, mean, color=color, alpha=0.7, height=0.6)
-        ax.errorbar(mean, ypos, xerr=np.vstack([mean - lo, hi - mean]).clip(0), fmt="none",
-                    ecolor="black", capsize=3, lw=1)
-        ax.axvline(0, color="black", lw=0.8)
-        ax.set_title(title, fontsize=10.5)
-        ax.set_xlabel(f"{MONEY_UNIT}, summed over the years")
-        _money_axis(ax, "x")
-        ax.grid(axis="x", alpha=0.3)
-    ax = axes[2]
-    ratio = public["ratio"].to_numpy(float)
-    ok = np.isfinite(ratio)
-    if ok.any():
-        lo, hi = public["ratio_p05"].to_numpy(float), public["ratio_p95"].to_numpy(float)
-        ax.barh(ypos[ok], ratio[ok], color="tab:blue", alpha=0.7, height=0.6)
-        ax.errorbar(ratio[ok], ypos[ok], xerr=np.vstack([ratio - lo, hi - ratio])[:, ok].clip(0),
-                    fmt="none", ecolor="black", capsize=3, lw=1)
-        ax.axvline(1.0, color="0.3", lw=0.8, ls="--")
-        ax.annotate("1 yuan per yuan", xy=(1.0, 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(3, -10), textcoords="offset points", fontsize=8, color="0.3")
-        ax.set_xlim(left=min(0.0, float(np.nanmin(lo[ok])) * 1.1))
-    else:
-        ax.set_xlim(0, 2)
-        ax.set_xticks([])
-    ax.axvline(0, color="black", lw=0.8)
-    for y, note, good in zip(ypos, public["note"].fillna(""), ok, strict=True):
-        if not good:
-            ax.annotate("not defined:\n" + note, xy=(0.03, y), xycoords=("axes fraction", "data"),
-                        va="center", fontsize=8.5, color="0.2")
-    ax.set_title("Added income per extra yuan of public money", fontsize=10.5)
-    ax.set_xlabel("yuan per yuan (ratio of the means)")
-    ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(ypos, [lab.replace(" vs ", "\nvs ") for lab in labels])
-    n = int(public["n_seeds"].min()) if "n_seeds" in public else 0
-    fig.supxlabel(f"bars: mean of {n} paired replicates; whiskers: 90% of replicates "
-                  "(bootstrap over replicates for the ratio). Total income includes fiscal "
-                  "support, so a pure transfer scores 1.", fontsize=9)
-    _title(fig, "What the public money buys: each scenario against its comparator, same seeds")
+    _title(fig, t(f"County by county, {year}", f"{year}年分县（市、区）比较"))
     return fig, axes
 
 
@@ -484,7 +978,7 @@ def plot_heatmap(runs: pd.DataFrame, x: str, y: str, metric: str,
         runs: one row per replicate and year with columns ``x``, ``y``, ``year`` and ``metric``.
         x: parameter on the horizontal axis.
         y: parameter on the vertical axis.
-        metric: the metric (see :data:`METRICS`).
+        metric: the metric (see :data:`METRIC_INFO`).
         xlabel: axis label (default: the parameter's name).
         ylabel: axis label (default: the parameter's name).
         cmap: colour map.
@@ -497,7 +991,7 @@ def plot_heatmap(runs: pd.DataFrame, x: str, y: str, metric: str,
     last = runs[runs["year"] == year]
     stats = spread(last, [y, x], metric)
     xs, ys = sorted(stats[x].unique()), sorted(stats[y].unique())
-    k = _scale(metric)
+    k, unit = scale_of(metric, last[metric])
 
     def table(col: str) -> np.ndarray:
         grid = stats.pivot_table(index=y, columns=x, values=col, aggfunc="mean")
@@ -507,9 +1001,9 @@ def plot_heatmap(runs: pd.DataFrame, x: str, y: str, metric: str,
     fig, ax = plt.subplots(figsize=(1.8 * len(xs) + 3.6, 1.15 * len(ys) + 2.6),
                            layout="constrained")
     im = ax.imshow(values, origin="lower", cmap=cmap, aspect="auto")
-    label, unit, _ = METRICS.get(metric, (metric.replace("_", " "), "", 1.0))
+    label = metric_title(metric)
     bar = fig.colorbar(im, ax=ax)
-    bar.set_label(f"{unit}, mean over replicates")
+    bar.set_label(t(f"{unit}, mean over replicates", f"{unit}，重复均值"))
     pct = unit.startswith("%")
 
     def fmt(v: float) -> str:
@@ -536,10 +1030,11 @@ def plot_heatmap(runs: pd.DataFrame, x: str, y: str, metric: str,
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel(ylabel or y)
     n = int(stats["n"].min())
-    subtitle = f"cell: mean of {n} replicates [90% of replicates]"
+    subtitle = t(f"cell: mean of {n} replicates [90% of replicates]",
+                 f"格：{n}次重复的均值 [90%的重复]")
     if finite.size and finite.max() - finite.min() < np.nanmedian(hi - lo):
-        subtitle += ("\nthe cells differ by less than the typical spread between replicates: "
-                     "read the colours with care")
+        subtitle += t("\nthe cells differ by less than the typical spread between replicates: "
+                      "read the colours with care", "\n各格之差小于重复间的典型离散：颜色须慎读")
     ax.set_title(subtitle, fontsize=9.5)
     _title(fig, f"{label}, {year}")
     return fig, ax

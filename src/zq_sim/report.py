@@ -1,23 +1,37 @@
-"""Collect a sweep into tables, summarise it and write a report with figures.
+"""Collect sweeps into tables, compare the scenarios and write a report with figures.
 
-    python -m zq_sim.report multirun/<date>/<time>            # writes <folder>/report/
-    python -m zq_sim.report multirun/<date>/<time> --out DIR
+    python -m zq_sim.report multirun/<date>/<time>              # writes <folder>/report/
+    python -m zq_sim.report multirun/<date>/<time> --years 2027,2030 --out DIR
+    python -m zq_sim.report SWEEP1 SWEEP2 --out DIR               # several sweeps pooled
 
 A sweep folder holds one folder per job (Hydra's multirun layout); a job folder holds the run
 outputs (``summary.json``, ``timeseries.parquet``, maybe ``villages.parquet``) and ``.hydra/``
 with the job's overrides. The report reads only these files; it never imports the model.
 
+The question it answers: which policy mix lifts the weak villages' own income, at what public
+cost, and how sure. So it shows the weak villages on their own (operating) income over time
+(the bottom-decile village, the shares below 150k and 200k before support, the villages on
+support and its cost), income by source, each scenario's difference from the baseline paired by
+replicate seed with a confidence interval, and the own income added per yuan of extra public
+money for the weak villages and the city (levers that cost nothing are flagged, not divided by
+almost nothing), in the last year and in chosen years. Shocks are drawn apart from policies; each
+scenario keeps one colour (:mod:`zq_sim.style`). Columns an older sweep lacks are skipped with a
+note.
+
 What it writes into the report folder:
 
+- ``report.md`` and ``report.html`` (the same report as one self-contained page, figures
+  embedded) and the figures (PNG, 200 dpi);
 - ``runs.parquet``: every job's time series in one tidy table, one row per job, replicate and
   year, with the job, ``scenario``, ``seed`` (the replicate's seed), ``root_seed`` if it was swept,
   and every override of the job as a column (``+scenario=x`` -> ``scenario``,
   ``policy.three_assets.platform_coverage=0.7`` -> ``policy.three_assets.platform_coverage``);
-- ``jobs.csv``: one row per job: folder, status (ok or failed), why it failed, overrides;
-- ``summary.csv``: per group (scenario, or scenario and swept values) and metric, in each job's
-  last year: mean, 5th and 95th percentile over replicates (a 90% interval), in stored units;
-- ``public_money.csv``: added income per extra yuan of public money against a comparator;
-- the figures (PNG) and ``report.md``, which embeds them.
+- ``jobs.csv``: one row per job: folder, status (ok, failed or duplicate), why, overrides;
+- ``summary.csv``: per group, year (chosen years and the last) and metric: mean, 5th and 95th
+  percentile over replicates (a 90% interval), in stored units;
+- ``differences.csv``: per group, year and metric, the mean difference from the comparator over
+  shared seeds and its 90% confidence interval (:mod:`zq_sim.compare`);
+- ``cost_effectiveness.csv``: added own income (weak villages, city) and extra public money.
 
 A job that failed (``FAILED.txt`` in its folder, or no ``summary.json``) is named in the report
 and left out of the tables; the rest are reported as usual.
@@ -41,7 +55,8 @@ import pandas as pd
 import yaml
 from tqdm import tqdm
 
-from zq_sim import plotting
+from zq_sim import compare, plotting, style
+from zq_sim.document import Document
 
 REPORT_DIR = "report"
 FAILED = "FAILED.txt"
@@ -52,14 +67,28 @@ SUMMARY_METRICS = (
     "min_total_income", "share_below_150k", "share_below_200k", "gini", "mean_total_income",
     "total_operating_income", "total_income", "public_spending", "companies",
     "land_transferred_stock", "fixed_assets", "three_assets_added_income",
+    "p10_operating_income", "mean_recurring_operating_income", "share_own_below_150k",
+    "share_own_below_200k", "villages_supported", "weak_listed", "public_support",
 )
-#: Columns of the Markdown summary (a selection of SUMMARY_METRICS).
-HEADLINE = ("mean_operating_income", "median_operating_income", "min_total_income",
-            "share_below_150k", "share_below_200k", "gini", "public_spending")
-#: Reference scenarios, in order of preference, for the added income per yuan of public money.
-REFERENCES = ("baseline", "no_reform")
-#: Extra public money counts as none when within this share of the comparator's own spending.
-SPENDING_TOLERANCE = 0.005
+#: Columns of the scenario table, with their short headers (those a sweep lacks are skipped).
+HEADLINE = {
+    "p10_operating_income": "bottom-decile own income",
+    "share_own_below_150k": "own <150k", "share_own_below_200k": "own <200k",
+    "villages_supported": "on support", "public_support": "support cost",
+    "mean_operating_income": "mean own income", "public_spending": "public money",
+}
+#: Metrics of the weak-village outcomes that older sweeps may lack.
+WEAK_METRICS = ("p10_operating_income", "share_own_below_150k", "share_own_below_200k",
+                "villages_supported", "public_support")
+#: Metrics compared with the baseline (paired by seed), with their short headers.
+DIFF_METRICS = {
+    "p10_operating_income": "bottom-decile own income",
+    "share_own_below_200k": "own <200k",
+    "villages_supported": "on support",
+    "public_support": "support cost",
+    "mean_operating_income": "mean own income",
+    "public_spending": "public money",
+}
 #: Columns of the village panel that the report keeps (last year only).
 VILLAGE_COLUMNS = ["seed", "year", "code", "county", "operating_income", "total_income"]
 
@@ -72,9 +101,11 @@ class Sweep:
     """A collected sweep.
 
     Attributes:
-        root: the sweep folder.
-        jobs: one row per job: ``job`` (folder below root), ``job_num``, ``status`` ("ok" or
-            "failed"), ``reason``, ``scenario``, ``group`` and one column per override.
+        root: the (first) sweep folder.
+        roots: every sweep folder collected.
+        jobs: one row per job: ``job`` (folder below root), ``job_num``, ``status`` ("ok",
+            "failed" or "duplicate"), ``reason``, ``scenario``, ``group`` and one column per
+            override.
         runs: one row per job, replicate and year (ok jobs only).
         villages: the village panel's last year of every ok job that wrote one (else None).
         swept: override columns whose value differs between jobs.
@@ -85,6 +116,7 @@ class Sweep:
     """
 
     root: Path
+    roots: list[Path]
     jobs: pd.DataFrame
     runs: pd.DataFrame
     villages: pd.DataFrame | None
@@ -96,12 +128,17 @@ class Sweep:
     @property
     def failed(self) -> pd.DataFrame:
         """The jobs that failed."""
-        return self.jobs[self.jobs["status"] != "ok"]
+        return self.jobs[self.jobs["status"] == "failed"]
+
+    @property
+    def duplicates(self) -> pd.DataFrame:
+        """Jobs left out because an earlier folder holds their group."""
+        return self.jobs[self.jobs["status"] == "duplicate"]
 
     @property
     def params(self) -> list[str]:
-        """Swept parameters other than the scenario (and the experiment's name)."""
-        return [c for c in self.swept if c not in ("scenario", "experiment")]
+        """Swept parameters that define groups (not the scenario, nor run sizes)."""
+        return [c for c in self.swept if c != "scenario" and c not in NOT_GROUPING]
 
 
 def column_name(key: str) -> str:
@@ -227,15 +264,31 @@ def _label(row: pd.Series, parts: list[str]) -> str:
     return ", ".join(bits) if bits else str(row["scenario"])
 
 
+def _money_text(yuan: float) -> str:
+    """Yuan as text in 万元 or 亿元 (the report's text is Chinese-capable in any language)."""
+    factor, _ = style.money_scale([yuan])
+    number = style.format_money(yuan, (factor, "")).strip()
+    return f"{number} {'亿元' if factor == 1 / style.YI else '万元'}"
+
+
 def _fmt_value(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def collect(root: Path | str, exclude: Path | None = None, progress: bool = True) -> Sweep:
-    """Read every job of a sweep folder into one :class:`Sweep`.
+#: Overrides that size or shape a run but do not define a group: jobs that differ only in them
+#: are the same scenario (their first replicates share seeds), e.g. across two sweep folders.
+NOT_GROUPING = ("experiment", "replicates", "years.end", "output.villages",
+                "output.counterfactual")
+
+
+def collect(roots: Path | str | Sequence[Path | str], exclude: Path | None = None,
+            progress: bool = True) -> Sweep:
+    """Read every job of one or more sweep folders into one :class:`Sweep`.
 
     Args:
-        root: the sweep folder (or a single run folder).
+        roots: the sweep folder (or a single run folder), or several: their jobs are pooled,
+            named ``<folder>/<job>``. A job whose group (scenario and swept settings) a folder
+            given earlier already holds is left out as a duplicate (status "duplicate").
         exclude: a folder to skip (the report's own output folder).
         progress: show a progress bar over the jobs.
 
@@ -243,27 +296,34 @@ def collect(root: Path | str, exclude: Path | None = None, progress: bool = True
         The collected sweep. Failed jobs are in ``jobs`` with their reason, not in ``runs``.
 
     Raises:
-        FileNotFoundError: if the folder has no job folders.
+        FileNotFoundError: if a folder is missing or has no job folders.
 
     """
-    root = Path(root).resolve()
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root} is not a folder")
-    jobs = find_jobs(root, exclude.resolve() if exclude is not None else None)
-    if not jobs:
-        raise FileNotFoundError(
-            f"{root} has no job folders (folders with .hydra/overrides.yaml); "
-            f"is it the folder of a sweep (multirun/<date>/<time>)?")
+    roots = [roots] if isinstance(roots, str | Path) else list(roots)
+    roots = [Path(r).resolve() for r in roots]
+    jobs: list[tuple[Path, Path]] = []
+    for root in roots:
+        if not root.is_dir():
+            raise FileNotFoundError(f"{root} is not a folder")
+        found = find_jobs(root, exclude.resolve() if exclude is not None else None)
+        if not found:
+            raise FileNotFoundError(
+                f"{root} has no job folders (folders with .hydra/overrides.yaml); "
+                f"is it the folder of a sweep (multirun/<date>/<time>)?")
+        jobs += [(root, j) for j in found]
+    several = len(roots) > 1
     records, frames, panels = [], [], []
-    for job in tqdm(jobs, desc="collecting jobs", unit="job", disable=not progress):
+    for root, job in tqdm(jobs, desc="collecting jobs", unit="job", disable=not progress):
         record, ts, villages = read_job(job, root)
+        if several:
+            record["job"] = f"{root.name}/{record['job']}"
         records.append(record)
         if ts is not None:
             frames.append((record, ts))
         if villages is not None:
             panels.append((record, villages))
     table = pd.DataFrame.from_records(records)
-    if table["job_num"].isna().all():
+    if table["job_num"].isna().all() or several:
         table["job_num"] = range(len(table))
     override_cols = [c for c in table.columns
                      if c not in ("job", "job_num", "status", "reason", "policy_start")]
@@ -271,19 +331,32 @@ def collect(root: Path | str, exclude: Path | None = None, progress: bool = True
              if table[c].astype(str).nunique(dropna=False) > 1]
     constant = {c: table[c].iloc[0] for c in override_cols
                 if c not in swept and c != "scenario" and table[c].notna().all()}
-    parts = [c for c in swept if c != "experiment"]
+    parts = [c for c in swept if c not in NOT_GROUPING]
     table["group"] = table.apply(_label, axis=1, parts=parts)
+    seen: dict[str, str] = {}
+    for i, row in table.iterrows():
+        if row["status"] != "ok":
+            continue
+        if row["group"] in seen:
+            table.loc[i, ["status", "reason"]] = [
+                "duplicate", f"same group ({row['group']}) as {seen[row['group']]}, "
+                             "which is used (the first folder given wins)"]
+        else:
+            seen[row["group"]] = row["job"]
     by = "scenario" if parts in ([], ["scenario"]) else "group"
     starts = table["policy_start"].dropna()
     policy_start = int(starts.min()) if len(starts) else 2024
 
+    used = set(table.loc[table["status"] == "ok", "job"])
     job_cols = ["job", "job_num", "group", *[c for c in override_cols if c != "scenario"]]
+    frames = [(rec, ts) for rec, ts in frames if rec["job"] in used]
+    panels = [(rec, v) for rec, v in panels if rec["job"] in used]
     runs = pd.concat([_with_job(ts, rec, table, job_cols) for rec, ts in frames],
                      ignore_index=True) if frames else pd.DataFrame()
     villages = pd.concat([_with_job(v, rec, table, job_cols + ["scenario"]) for rec, v in panels],
                          ignore_index=True) if panels else None
-    return Sweep(root=root, jobs=table, runs=runs, villages=villages, swept=swept,
-                 constant=constant, by=by, policy_start=policy_start)
+    return Sweep(root=roots[0], roots=roots, jobs=table, runs=runs, villages=villages,
+                 swept=swept, constant=constant, by=by, policy_start=policy_start)
 
 
 def _with_job(df: pd.DataFrame, record: dict, table: pd.DataFrame,
@@ -304,159 +377,94 @@ def last_year(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["year"] == end]
 
 
+def report_years(runs: pd.DataFrame, years: Sequence[int] = ()) -> list[int]:
+    """The years the report shows: the chosen ones the runs hold, then the last year."""
+    held = set(int(y) for y in runs["year"].unique())
+    last = int(runs["year"].max())
+    return sorted({int(y) for y in years if int(y) in held} | {last})
+
+
 def summary_table(runs: pd.DataFrame, by: str = "scenario",
                   metrics: Sequence[str] = SUMMARY_METRICS,
-                  keys: Sequence[str] = ()) -> pd.DataFrame:
-    """Per group and metric, in each job's last year: mean and 90% interval over replicates.
+                  keys: Sequence[str] = (), years: Sequence[int] = ()) -> pd.DataFrame:
+    """Per group, year and metric: mean and 90% interval over replicates.
 
     Args:
         runs: one row per replicate and year (and job).
         by: the grouping column.
         metrics: metrics to summarise (those absent from ``runs`` are skipped).
         keys: further columns to carry (swept parameters), constant within a group.
+        years: years to summarise besides each job's last year.
 
     Returns:
         A long table: ``by``, keys, ``metric``, ``label``, ``unit``, ``year``, ``n``, ``mean``,
         ``p05``, ``p95``; values in stored units (yuan, fractions).
 
     """
-    last = last_year(runs)
+    chosen = runs[runs["year"].isin(list(years))]
+    table = pd.concat([chosen, last_year(runs)]).drop_duplicates(
+        [c for c in ("job", "seed", "year") if c in runs.columns])
     rows = []
-    carry = [k for k in dict.fromkeys([by, "scenario", *keys]) if k in last.columns]
-    for metric in [m for m in metrics if m in last.columns]:
-        stats = plotting.spread(last, carry, metric)
-        years = last.groupby(carry, sort=False, observed=True)["year"].max().reset_index()
-        stats = stats.merge(years, on=carry)
-        label, unit, _ = plotting.METRICS.get(metric, (metric.replace("_", " "), "", 1.0))
-        unit = {"% of villages": "fraction of villages", plotting.MONEY_UNIT: "yuan"}.get(unit,
-                                                                                          unit)
-        rows.append(stats.assign(metric=metric, label=label, unit=unit))
+    carry = [k for k in dict.fromkeys([by, "scenario", *keys]) if k in table.columns]
+    for metric in [m for m in metrics if m in table.columns]:
+        stats = plotting.spread(table, [*carry, "year"], metric)
+        kind = plotting.metric_kind(metric)
+        unit = {"money": "yuan", "total": "yuan", "share": "fraction of villages"}.get(kind, "")
+        en = plotting.METRIC_INFO.get(metric, (metric.replace("_", " "),))[0]
+        rows.append(stats.assign(metric=metric, label=en, unit=unit))
     out = pd.concat(rows, ignore_index=True)
     return out[[*carry, "metric", "label", "unit", "year", "n", "mean", "p05", "p95"]]
 
 
 def choose_comparator(scenario: str, available: Sequence[str],
                       forced: str | None = None) -> str | None:
-    """The scenario that ``scenario`` is compared with for its added income, or None.
-
-    Each scenario is compared with the baseline (the effect of its levers on top of the 2024
-    mix), the baseline with no_reform (the effect of the three-assets reform); ``forced`` makes
-    one comparator for all.
-    """
-    if forced:
-        return forced if scenario != forced and forced in available else None
-    if scenario == "no_reform":
-        return None
-    if scenario == "baseline":
-        return "no_reform" if "no_reform" in available else None
-    for ref in REFERENCES:
-        if ref in available:
-            return ref
-    return None
-
-
-def public_money_table(runs: pd.DataFrame, by: str = "scenario", match: Sequence[str] = (),
-                       first_year: int = 2024, comparator: str | None = None,
-                       tolerance: float = SPENDING_TOLERANCE, n_boot: int = 2000,
-                       ) -> pd.DataFrame:
-    """Added total income per extra yuan of public money, each group against its comparator.
-
-    On every seed that both runs share, the added income is the sum over the years from
-    ``first_year`` of (total income - comparator's total income), and the extra public money
-    the same sum of public spending. The ratio is the mean added income over the mean extra
-    money (a ratio of means, robust to a replicate with almost no extra spending), with a
-    bootstrap 90% interval over seeds. It is only defined when every seed spends more than
-    ``tolerance`` times the comparator's own spending; otherwise ``note`` says why.
-
-    Args:
-        runs: one row per replicate and year with ``by``, ``scenario``, ``seed``, ``year``,
-            ``total_income`` and ``public_spending``.
-        by: the grouping column.
-        match: swept parameters a comparator must share with the group.
-        first_year: first year counted (the policy start).
-        comparator: compare every scenario with this one (default: see
-            :func:`choose_comparator`).
-        tolerance: share of the comparator's spending below which extra money counts as none.
-        n_boot: bootstrap draws for the ratio's interval.
-
-    Returns:
-        One row per compared group; empty when the sweep has no comparator.
-
-    """
-    needed = {"total_income", "public_spending", "seed", "year", "scenario"}
-    if runs.empty or not needed <= set(runs.columns):
-        return pd.DataFrame()
-    keys = runs[list(dict.fromkeys([by, "scenario", *match]))].drop_duplicates()
-    window = runs[runs["year"] >= first_year]
-    sums = window.groupby([by, "seed"], sort=False)[["total_income", "public_spending"]].sum()
-    rng = np.random.default_rng(0)
-    rows = []
-    for _, g in keys.iterrows():
-        ref_scenario = choose_comparator(g["scenario"], list(keys["scenario"].unique()),
-                                         comparator)
-        if ref_scenario is None:
-            continue
-        ref = keys[keys["scenario"] == ref_scenario]
-        for m in match:
-            ref = ref[ref[m].astype(str) == str(g[m])]
-        if len(ref) != 1 or ref[by].iloc[0] == g[by]:
-            continue
-        ref_group = ref[by].iloc[0]
-        a, b = sums.loc[g[by]], sums.loc[ref_group]
-        common = a.index.intersection(b.index)
-        if len(common) == 0:
-            continue
-        added = (a.loc[common, "total_income"] - b.loc[common, "total_income"]).to_numpy()
-        extra = (a.loc[common, "public_spending"] - b.loc[common, "public_spending"]).to_numpy()
-        tol = tolerance * b.loc[common, "public_spending"].abs().to_numpy()
-        years = window.loc[window[by] == g[by], "year"]
-        row = {by: g[by], "scenario": g["scenario"], "comparator": ref_group,
-               "label": f"{g[by]} vs {ref_group}", "first_year": first_year,
-               "last_year": int(years.max()), "n_seeds": len(common),
-               **_interval("added", added), **_interval("extra", extra),
-               "ratio": math.nan, "ratio_p05": math.nan, "ratio_p95": math.nan, "note": ""}
-        if np.all(extra > tol):
-            row["ratio"] = float(added.mean() / extra.mean())
-            idx = rng.integers(0, len(common), size=(n_boot, len(common)))
-            boot = added[idx].mean(axis=1) / extra[idx].mean(axis=1)
-            row["ratio_p05"], row["ratio_p95"] = (float(q) for q in np.percentile(boot, [5, 95]))
-        elif np.all(extra < -tol):
-            row["note"] = "it costs no extra public money (it saves some)"
-        else:
-            row["note"] = "extra public money is about nil or of varying sign"
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _interval(name: str, values: np.ndarray) -> dict[str, float]:
-    return {f"{name}_mean": float(np.mean(values)),
-            f"{name}_p05": float(np.percentile(values, 5)),
-            f"{name}_p95": float(np.percentile(values, 95))}
+    """The scenario that ``scenario`` is compared with (see :func:`zq_sim.compare`)."""
+    return compare.choose_comparator(scenario, available, forced)
 
 
 # ------------------------------------------------------------------------------------------
-# The report
+# Formatting
 # ------------------------------------------------------------------------------------------
-def _fmt(metric: str, v: float) -> str:
+def _fmt_in(metric: str, v: float, scale: tuple[float, str] | None = None,
+            signed: bool = False) -> str:
+    """A value of a metric as text, in the unit of :func:`zq_sim.plotting.scale_of`."""
     if v is None or not np.isfinite(v):
         return "n/a"
-    unit = plotting.METRICS.get(metric, ("", "", 1.0))[1]
-    if unit == "% of villages":
-        return f"{100 * v:.1f}%" if v == 0 or 100 * abs(v) >= 1 else f"{100 * v:.2f}%"
-    if unit == plotting.MONEY_UNIT:
-        w = v / plotting.WAN
-        return f"{w:,.0f}" if abs(w) >= 100 else f"{w:,.1f}"
-    return f"{v:.3f}" if abs(v) < 10 else f"{v:,.0f}"
+    kind = plotting.metric_kind(metric)
+    factor = (scale or plotting.scale_of(metric, [v]))[0]
+    x = v * factor
+    sign = "+" if signed else ""
+    if kind == "share":
+        return f"{x:{sign}.1f}" + ("" if signed else "%")
+    if kind in ("count", "area"):
+        return f"{x:{sign},.0f}"
+    if kind == "index":
+        return f"{x:{sign}.3f}"
+    return f"{x:{sign},.0f}" if abs(x) >= 100 else f"{x:{sign},.1f}" if abs(x) >= 10 \
+        else f"{x:{sign},.2f}"
 
 
-def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    def esc(s: Any) -> str:
-        return str(s).replace("|", "\\|").replace("\n", " ")
+def _unit_in(metric: str, scale: tuple[float, str] | None = None,
+             difference: bool = False) -> str:
+    kind = plotting.metric_kind(metric)
+    if kind == "money":
+        return "万元"
+    if kind == "total":
+        return scale[1].split(" ")[-1].strip("()") if scale else "万元"
+    if kind == "share":
+        return "pp" if difference else "%"
+    return {"count": "villages", "area": "mu"}.get(kind, "")
 
-    lines = ["| " + " | ".join(esc(h) for h in header) + " |",
-             "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines)
+
+def _money_text(yuan: float) -> str:
+    """Yuan as text in 万元 or 亿元 (the report's text is Chinese-capable in any language)."""
+    factor, _ = style.money_scale([yuan])
+    number = style.format_money(yuan, (factor, "")).strip()
+    return f"{number} {'亿元' if factor == 1 / style.YI else '万元'}"
+
+
+def _fmt_value(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def _param_doc(name: str) -> str:
@@ -475,6 +483,9 @@ def _axis_label(name: str) -> str:
     return f"{name}\n{doc}" if doc else name
 
 
+# ------------------------------------------------------------------------------------------
+# Figures
+# ------------------------------------------------------------------------------------------
 @dataclass
 class FigureSpec:
     """A figure of the report: file name, heading, caption and a function that draws it."""
@@ -485,100 +496,218 @@ class FigureSpec:
     draw: Any
 
 
-def figures(sweep: Sweep, public: pd.DataFrame) -> tuple[list[FigureSpec], list[str]]:
-    """The report's figures for this sweep, and notes on those it cannot draw."""
+@dataclass
+class Analysis:
+    """What the report computes from a sweep before it draws and writes."""
+
+    sweep: Sweep
+    years: list[int]
+    groups: list[str]
+    shocks: list[str]
+    colors: dict[str, str]
+    comparator_of: dict[str, str]
+    summary: pd.DataFrame
+    diffs: pd.DataFrame
+    ce: pd.DataFrame
+    missing: list[str]
+
+
+def analyse(sweep: Sweep, years: Sequence[int] = (), comparator: str | None = None) -> Analysis:
+    """Summaries, paired differences and cost-effectiveness of a collected sweep."""
     runs, by = sweep.runs, sweep.by
+    chosen = report_years(runs, years)
     groups = ordered_unique(runs[by])
-    colors = plotting.palette(groups)
-    notes: list[str] = []
+    first = runs.drop_duplicates(by)
+    scen = dict(zip(first[by], first["scenario"], strict=True))
+    shocks = [g for g in groups if style.is_shock(str(scen[g]))]
+    colors = style.colors_for(groups, shocks)
+    comparator_of = compare.comparators(runs, by, sweep.params, comparator)
+    summary = summary_table(runs, by=by, keys=sweep.params, years=chosen)
+    diffs = compare.paired_differences(runs, DIFF_METRICS, by, comparator_of)
+    ce = compare.cost_effectiveness(runs, by, {g: c for g, c in comparator_of.items()
+                                               if g not in shocks},
+                                    first_year=sweep.policy_start, years=chosen)
+    missing = [m for m in WEAK_METRICS if m not in runs.columns]
+    return Analysis(sweep, chosen, groups, shocks, colors, comparator_of, summary, diffs, ce,
+                    missing)
+
+
+def figures(a: Analysis) -> tuple[list[FigureSpec], list[str]]:
+    """The report's figures for this sweep, and notes on those it cannot draw."""
+    sweep = a.sweep
+    runs, by = sweep.runs, sweep.by
     ps = sweep.policy_start
-    out = [
-        FigureSpec("income_over_time", "Income over the years",
-               "Mean operating income per village, the lowest village's operating income, and "
-               "the lowest village's total income (operating income plus fiscal support; dashed: "
-               "the 150k yuan floor). Lines are means over replicates, bands hold 90% of "
-               "replicates. Money in 万元 (10,000 yuan).",
-               lambda: plotting.plot_income_over_time(runs, by=by, colors=colors,
-                                                      policy_start=ps)),
-        FigureSpec("share_below", "Weak villages",
-               "Share of villages whose total income (including fiscal support) is below 150k and "
-               "200k yuan, each year.",
-               lambda: plotting.plot_share_below(runs, by=by, colors=colors, policy_start=ps)),
-    ]
-    if sweep.villages is not None and set(sweep.villages[by]) >= set(groups):
+    kw = {"by": by, "colors": a.colors, "shocks": a.shocks}
+    notes: list[str] = []
+    out: list[FigureSpec] = []
+    n = int(runs.groupby("job")["seed"].nunique().min())
+    band = (f"Each panel is one scenario: its mean over {n} replicates (line) and the band "
+            "holding 90% of them; the black dashed line is the baseline's mean, for comparison. "
+            "Panels share one axis. Shocks are drawn apart, below the policies.")
+
+    def multiples(metric: str, title: str, **extra: Any):
+        return lambda: plotting.plot_small_multiples(runs, metric, policy_start=ps, title=title,
+                                                     **kw, **extra)
+
+    if "p10_operating_income" in runs:
+        out.append(FigureSpec(
+            "weak_income", "Weak villages' own income",
+            "Operating income (own income, before fiscal support) of the village at the 10th "
+            "percentile: nine in ten villages earn more. " + band + " Money in 万元.",
+            multiples("p10_operating_income", style.t(
+                "Weak villages: own income of the bottom-decile village",
+                "薄弱村：末10%分位村的自身经营性收入"))))
+    if {"share_own_below_150k", "share_own_below_200k"} <= set(runs.columns):
+        out.append(FigureSpec(
+            "own_below", "Villages below 150k and 200k of own income",
+            "Share of villages whose own (operating) income, before fiscal support, is below "
+            "200k yuan (solid, with band) and 150k yuan (dotted). " + band,
+            multiples("share_own_below_200k", style.t(
+                "Villages whose own income is below 200k yuan (solid) and 150k (dotted)",
+                "自身经营性收入低于20万元（实线）和15万元（点线）的村占比"),
+                companion="share_own_below_150k")))
+    else:
+        notes.append("Figure of villages below 150k/200k of own income not drawn: this sweep's "
+                     "time series has no `share_own_below_150k`/`share_own_below_200k` (it was "
+                     "run before the model recorded them); re-run it with the current model.")
+    if "villages_supported" in runs:
+        out.append(FigureSpec(
+            "support_villages", "Villages on fiscal support",
+            "Number of villages receiving fiscal support each year. " + band,
+            multiples("villages_supported", style.t("Villages receiving fiscal support",
+                                                    "获得财政补助的村数"))))
+    else:
+        notes.append("Figure of villages on support not drawn: this sweep's time series has no "
+                     "`villages_supported`; re-run it with the current model.")
+    if "public_support" in runs:
+        out.append(FigureSpec(
+            "support_cost", "What the support costs",
+            "Fiscal support paid to weak villages each year (its public cost). " + band,
+            multiples("public_support", style.t("Fiscal support paid to weak villages (cost)",
+                                                "薄弱村财政补助支出"))))
+    if len(a.diffs):
+        metrics = [m for m in DIFF_METRICS if m in set(a.diffs["metric"])]
+        yrs = ", ".join(str(y) for y in a.years)
+        out.append(FigureSpec(
+            "differences", "Each scenario against the baseline",
+            f"Difference from the comparator (each scenario minus the baseline; the baseline "
+            f"minus no_reform) in {yrs}, paired by replicate seed (common random numbers): "
+            "dot = mean difference, bar = its 90% confidence interval. An interval clear of "
+            "zero is a difference the replicates bear out. Shocks on the shaded rows.",
+            lambda: plotting.plot_differences(a.diffs, metrics, a.years, **kw)))
+        if "p10_operating_income" in metrics:
+            out.append(FigureSpec(
+                "weak_income_difference", "Weak villages' own income against the baseline",
+                "The bottom-decile village's own income minus the comparator's, year by year, "
+                "paired by seed; band: 90% confidence interval of the mean difference.",
+                lambda: plotting.plot_difference_over_time(
+                    a.diffs, "p10_operating_income", policy_start=ps, **kw)))
+    else:
+        notes.append("Differences from the baseline not drawn: the sweep has no comparator job "
+                     "(a baseline or no_reform job with the same other settings).")
+    if plotting.source_columns(runs.columns):
+        out.append(FigureSpec(
+            "income_sources", "Income by source",
+            "Mean income per village by source in " + ", ".join(str(y) for y in a.years)
+            + " (means over replicates); fiscal support hatched at the end, since it is not "
+            "own income. The number is the own (operating) income.",
+            lambda: plotting.plot_income_sources(runs, a.years, by=by, shocks=a.shocks)))
+    if len(a.ce):
+        last = a.ce[a.ce["year"] == a.years[-1]]
+        out.append(FigureSpec(
+            "cost_effectiveness", "What the public money buys",
+            f"Each policy against its comparator on the same seeds, summed over "
+            f"{sweep.policy_start}-{a.years[-1]}: extra public money (all `public_*` items), and "
+            "the own income it adds per extra yuan, for the weak villages (the bottom decile: "
+            "the 10th-percentile village's added income times the villages in that decile) and "
+            "for the whole city. Own income excludes fiscal support, so a transfer adds nothing "
+            "here. A policy that costs no extra public money gets no ratio (it would be "
+            "inflated by dividing by almost nothing); its panel says so and gives what it adds. "
+            "Shocks are left out.",
+            lambda: plotting.plot_cost_effectiveness(last, **kw)))
+    else:
+        notes.append("Cost-effectiveness not drawn: no policy has a comparator in the sweep, or "
+                     "the time series lacks `p10_operating_income` or `public_spending`.")
+    out.append(FigureSpec(
+        "income_over_time", "Mean own income over the years",
+        "Mean operating income per village. " + band,
+        multiples("mean_operating_income", style.t("Mean own (operating) income per village",
+                                                   "村均自身经营性收入"))))
+    if sweep.villages is not None and set(sweep.villages[by]) >= set(a.groups):
         villages = sweep.villages
         out.append(FigureSpec(
             "income_distribution", "Village income in the last year",
             "Operating income of every village in the last simulated year (villages of all "
             "replicates pooled), logarithmic axis; the dashed lines at 150k and 200k yuan are for "
             "reference.",
-            lambda: plotting.plot_income_distribution(villages, by=by, colors=colors)))
+            lambda: plotting.plot_income_distribution(villages, by=by, colors=a.colors)))
         out.append(FigureSpec(
             "counties", "County by county",
-            "Mean operating income per village and the share of villages below 200k yuan, per "
-            "county (pinyin: Duanzhou 端州, Dinghu 鼎湖, Gaoyao 高要, Sihui 四会, Guangning 广宁, "
-            "Huaiji 怀集, Fengkai 封开, Deqing 德庆) in the last year.",
-            lambda: plotting.plot_counties(villages, by=by, colors=colors)))
-    else:
+            "Mean operating income per village and the share of villages whose own income is "
+            "below 200k yuan, per county (Duanzhou 端州, Dinghu 鼎湖, Gaoyao 高要, Sihui 四会, "
+            "Guangning 广宁, Huaiji 怀集, Fengkai 封开, Deqing 德庆) in the last year.",
+            lambda: plotting.plot_counties(villages, by=by, colors=a.colors)))
+    elif "p90_operating_income" in runs:
         out.append(FigureSpec(
             "income_distribution", "Village income in the last year",
             "**Drawn from the time series, not the village panel**: the jobs wrote no "
             "villages.parquet (output.villages=false), so the spread over villages is shown by "
             "the yearly 10th, 50th and 90th percentiles of operating income, averaged over "
             "replicates.",
-            lambda: plotting.plot_income_percentiles(runs, by=by, colors=colors)))
+            lambda: plotting.plot_income_percentiles(runs, by=by, colors=a.colors)))
         notes.append("County-by-county figure not drawn: it needs the village panel, and these "
                      "jobs ran with output.villages=false. Re-run the sweep with "
                      "output.villages=true to get it.")
-    if not public.empty:
-        comps = ", ".join(sorted(set(public["label"])))
-        out.append(FigureSpec(
-            "public_money", "Added income per yuan of public money",
-            f"Each scenario against its comparator on the same seeds ({comps}), summed over "
-            f"{int(public['first_year'].min())}-{int(public['last_year'].max())}: added total "
-            "income, extra public money (fiscal support, company seed capital, PV subsidy, "
-            "assistance), and their ratio. Total income includes fiscal support, so a pure "
-            "transfer scores 1 yuan per yuan. Where the extra public money is nil or negative "
-            "the ratio is not defined and the panel says so instead.",
-            lambda: plotting.plot_public_money(public)))
-    else:
-        notes.append("Added income per yuan of public money not drawn: the sweep has no "
-                     "comparator job (a baseline or no_reform job with the same other settings).")
-    params = sweep.params
+    out += _heatmaps(sweep, notes)
+    return out, notes
+
+
+def _heatmaps(sweep: Sweep, notes: list[str]) -> list[FigureSpec]:
+    runs, params = sweep.runs, sweep.params
     numeric = [p for p in params if pd.api.types.is_numeric_dtype(runs[p])] if len(runs) else []
+    out = []
     if len(params) == 2 and len(numeric) == 2:
         y, x = params
         scenarios = ordered_unique(runs["scenario"])
+        metrics = [m for m in ("p10_operating_income", "share_own_below_200k",
+                               "mean_operating_income", "public_spending") if m in runs]
         for scenario in scenarios:
             sub = runs[runs["scenario"] == scenario]
-            for metric in ("mean_operating_income", "share_below_200k", "min_total_income"):
+            for metric in metrics:
                 suffix = f"_{scenario}" if len(scenarios) > 1 else ""
+                title = plotting.METRIC_INFO[metric][0]
                 out.append(FigureSpec(
                     f"heatmap_{metric}{suffix}",
-                    f"Heat map: {plotting.METRICS[metric][0].lower()}"
-                    + (f" ({scenario})" if len(scenarios) > 1 else ""),
-                    f"{plotting.METRICS[metric][0]} in the last year over the two swept "
-                    f"parameters, {x} and {y}; each cell gives the mean over replicates and its "
-                    "90% interval.",
+                    f"Heat map: {title.lower()}" + (f" ({scenario})" if len(scenarios) > 1
+                                                    else ""),
+                    f"{title} in the last year over the two swept parameters, {x} and {y}; each "
+                    "cell gives the mean over replicates and its 90% interval.",
                     lambda sub=sub, metric=metric: plotting.plot_heatmap(
                         sub, x=x, y=y, metric=metric, xlabel=_axis_label(x),
                         ylabel=_axis_label(y))))
     elif len(params) > 2:
         notes.append(f"No heat map: the sweep varies {len(params)} parameters ({', '.join(params)})"
                      "; a heat map is drawn for exactly two.")
-    return out, notes
+    return out
 
 
-def write_report(root: Path | str, out: Path | str | None = None, progress: bool = True,
-                 comparator: str | None = None, dpi: int = 110) -> Path:
-    """Collect a sweep and write its tables, figures and ``report.md`` into ``out``.
+# ------------------------------------------------------------------------------------------
+# The report
+# ------------------------------------------------------------------------------------------
+def write_report(roots: Path | str | Sequence[Path | str], out: Path | str | None = None,
+                 progress: bool = True, comparator: str | None = None, dpi: int = 200,
+                 years: Sequence[int] = (), lang: str = "auto") -> Path:
+    """Collect one or more sweeps and write tables, figures, ``report.md`` and ``report.html``.
 
     Args:
-        root: the sweep folder.
-        out: the report folder (default: ``<root>/report``).
+        roots: the sweep folder, or several (pooled; see :func:`collect`).
+        out: the report folder (default: ``<first folder>/report``).
         progress: show progress bars.
-        comparator: compare every scenario with this one for the public-money figure.
-        dpi: resolution of the PNG figures.
+        comparator: compare every scenario with this one (default: each with the baseline, the
+            baseline with no_reform).
+        dpi: resolution of the PNG figures (200 or more prints sharply).
+        years: years to show besides the last (e.g. 2027, 2030).
+        lang: labels' language: "auto" (Chinese when a CJK font is installed), "zh", "pinyin".
 
     Returns:
         The path of report.md.
@@ -586,23 +715,27 @@ def write_report(root: Path | str, out: Path | str | None = None, progress: bool
     """
     import matplotlib.pyplot as plt
 
-    root = Path(root).resolve()
-    out = Path(out).resolve() if out is not None else root / REPORT_DIR
-    sweep = collect(root, exclude=out, progress=progress)
+    roots = [roots] if isinstance(roots, str | Path) else list(roots)
+    first = Path(roots[0]).resolve()
+    out = Path(out).resolve() if out is not None else first / REPORT_DIR
+    used_lang = style.use_language(lang)
+    sweep = collect(roots, exclude=out, progress=progress)
     out.mkdir(parents=True, exist_ok=True)
+    _remove_earlier_report(out)
     sweep.jobs.drop(columns=["policy_start"]).to_csv(out / "jobs.csv", index=False)
     if sweep.runs.empty:
-        text = _markdown(sweep, None, pd.DataFrame(), [], ["No job finished: nothing to draw."])
-        (out / "report.md").write_text(text, encoding="utf-8")
-        return out / "report.md"
+        doc = _document(sweep, None, [], ["No job finished: nothing to draw."], used_lang)
+        return _write(doc, out)
     sweep.runs.to_parquet(out / "runs.parquet", index=False)
-    summary = summary_table(sweep.runs, by=sweep.by, keys=sweep.params)
-    summary.to_csv(out / "summary.csv", index=False)
-    public = public_money_table(sweep.runs, by=sweep.by, match=sweep.params,
-                                first_year=sweep.policy_start, comparator=comparator)
-    if not public.empty:
-        public.to_csv(out / "public_money.csv", index=False)
-    figs, notes = figures(sweep, public)
+    a = analyse(sweep, years, comparator)
+    a.summary.to_csv(out / "summary.csv", index=False)
+    for name, table in (("differences.csv", a.diffs), ("cost_effectiveness.csv", a.ce)):
+        if len(table):
+            table.to_csv(out / name, index=False)
+        else:
+            (out / name).unlink(missing_ok=True)
+    figs, notes = figures(a)
+    _note_files(out, [f"{f.name}.png" for f in figs])
     drawn = []
     for fig_spec in tqdm(figs, desc="drawing figures", unit="fig", disable=not progress):
         try:
@@ -613,125 +746,322 @@ def write_report(root: Path | str, out: Path | str | None = None, progress: bool
         fig.savefig(out / f"{fig_spec.name}.png", dpi=dpi)
         plt.close(fig)
         drawn.append(fig_spec)
-    text = _markdown(sweep, summary, public, drawn, notes)
-    (out / "report.md").write_text(text, encoding="utf-8")
+    return _write(_document(sweep, a, drawn, notes, used_lang), out)
+
+
+#: File in the report folder listing the figures the report wrote there.
+MANIFEST = ".zq_sim_report_files"
+
+
+def _note_files(out: Path, names: Sequence[str]) -> None:
+    (out / MANIFEST).write_text("\n".join(names) + "\n", encoding="utf-8")
+
+
+def _remove_earlier_report(out: Path) -> None:
+    """Remove the figures an earlier report wrote into ``out`` (and only those).
+
+    So that a figure this sweep cannot draw does not linger beside the new report; files of the
+    user's own in the folder are left alone.
+    """
+    manifest = out / MANIFEST
+    if manifest.is_file():
+        for name in manifest.read_text(encoding="utf-8").split():
+            if "/" not in name and name.endswith(".png"):
+                (out / name).unlink(missing_ok=True)
+        manifest.unlink()
+
+
+def _write(doc: Document, out: Path) -> Path:
+    """Write report.md and report.html (through temporary names, then renamed)."""
+    for name, text in (("report.md", doc.markdown()), ("report.html", doc.html(out))):
+        tmp = out / f".{name}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out / name)
     return out / "report.md"
 
 
-def _markdown(sweep: Sweep, summary: pd.DataFrame | None, public: pd.DataFrame,
-              figs: list[FigureSpec], notes: list[str]) -> str:
+def _document(sweep: Sweep, a: Analysis | None, figs: list[FigureSpec], notes: list[str],
+              lang: str) -> Document:
     jobs, runs = sweep.jobs, sweep.runs
     ok = jobs[jobs["status"] == "ok"]
-    lines = [f"# Sweep report: {sweep.root.name}", "",
-             f"Sweep folder: `{sweep.root}`  ",
-             f"Written {datetime.now():%Y-%m-%d %H:%M} by `python -m zq_sim.report`.", "",
-             f"- jobs: {len(jobs)}, of which {len(ok)} finished and {len(sweep.failed)} failed"]
+    names = ", ".join(r.name for r in sweep.roots)
+    doc = Document(f"Sweep report: {names}")
+    facts = [f"Sweep folder{'s' if len(sweep.roots) > 1 else ''}: "
+             + ", ".join(f"`{r}`" for r in sweep.roots),
+             f"Written {datetime.now():%Y-%m-%d %H:%M} by `python -m zq_sim.report`.",
+             f"jobs: {len(jobs)}, of which {len(ok)} finished and {len(sweep.failed)} failed"
+             + (f"; {len(sweep.duplicates)} left out as duplicates" if len(sweep.duplicates)
+                else "")]
     if len(runs):
         reps = runs.groupby("job")["seed"].nunique()
-        lines.append(f"- replicates per job: {reps.min()}" + (f" to {reps.max()}"
-                                                              if reps.max() != reps.min() else ""))
-        lines.append(f"- years: {int(runs['year'].min())} to {int(runs['year'].max())} "
+        facts.append(f"replicates per job: {reps.min()}" + (f" to {reps.max()}"
+                                                           if reps.max() != reps.min() else ""))
+        facts.append(f"years: {int(runs['year'].min())} to {int(runs['year'].max())} "
                      f"(policy levers from {sweep.policy_start})")
     for c in sweep.swept:
         values = ", ".join(_fmt_value(v) for v in ordered_unique(jobs[c]))
-        lines.append(f"- swept: `{c}` = {values}")
+        facts.append(f"swept: `{c}` = {values}")
     for c, v in sweep.constant.items():
-        lines.append(f"- same in every job: `{c}` = {_fmt_value(v)}")
+        facts.append(f"same in every job: `{c}` = {_fmt_value(v)}")
+    if a is not None and a.shocks:
+        facts.append("shocks (drawn apart from the policies): " + ", ".join(a.shocks))
+    facts.append("figure labels: " + ("Chinese (a CJK font is installed)" if lang == "zh" else
+                                      "English and pinyin (no CJK font found; README says how "
+                                      "to install one)"))
+    doc.ul(facts)
+    if a is not None and a.missing:
+        doc.p("**Older sweep**: its time series lacks " + ", ".join(f"`{m}`" for m in a.missing)
+              + "; the panels and columns that need them are left out. Re-run the sweep with "
+              "the current model to get them.")
     if len(sweep.failed):
-        lines += ["", "## Failed jobs", "",
-                  f"{len(sweep.failed)} job(s) failed and are left out of every table and figure. "
-                  f"Each folder's `{FAILED}` (where present) holds the error, the seeds and the "
-                  "command that reproduces the job.", ""]
-        lines.append(_md_table(["job", "scenario", "why"],
-                               [[f"`{r.job}`", r.scenario, r.reason]
-                                for r in sweep.failed.itertuples()]))
-    if summary is not None and len(summary):
-        lines += ["", "## Summary: the last simulated year", "",
-                  "Mean over replicates [5th, 95th percentile over replicates]: the interval "
-                  "holds 90% of the simulated outcomes; it is the spread of outcomes, not a "
-                  "confidence interval of the mean, and it is rough with few replicates. "
-                  "Money in 万元 (10,000 yuan); shares in % of villages. "
-                  "All metrics for every group: `summary.csv` (stored units: yuan, fractions).",
-                  ""]
-        by = sweep.by
-        metrics = [m for m in HEADLINE if m in set(summary["metric"])]
-        header = [by] + [_short_label(m) for m in metrics]
-        rows = []
-        for g in ordered_unique(summary[by]):
-            s = summary[summary[by] == g].set_index("metric")
-            rows.append([g] + [f"{_fmt(m, s.at[m, 'mean'])} [{_fmt(m, s.at[m, 'p05'])}, "
-                               f"{_fmt(m, s.at[m, 'p95'])}]" for m in metrics])
-        lines.append(_md_table(header, rows))
-    if len(public):
-        lines += ["", "### Added income per yuan of public money", "",
-                  f"Summed over {int(public['first_year'].min())}-"
-                  f"{int(public['last_year'].max())} on the seeds the two jobs share; added "
-                  "income is total income (operating income plus fiscal support) minus the "
-                  "comparator's. The ratio is the mean added income over the mean extra public "
-                  "money, with a bootstrap 90% interval over seeds; it is not given where the "
-                  f"extra money is within {SPENDING_TOLERANCE:.1%} of the comparator's spending "
-                  "or negative, because a ratio over almost nothing says nothing.", ""]
-        rows = [[r.label, r.n_seeds,
-                 f"{_fmt('total_income', r.added_mean)} [{_fmt('total_income', r.added_p05)}, "
-                 f"{_fmt('total_income', r.added_p95)}]",
-                 f"{_fmt('total_income', r.extra_mean)} [{_fmt('total_income', r.extra_p05)}, "
-                 f"{_fmt('total_income', r.extra_p95)}]",
-                 (f"{r.ratio:.2f} [{r.ratio_p05:.2f}, {r.ratio_p95:.2f}]"
-                  if np.isfinite(r.ratio) else f"n/a: {r.note}")]
-                for r in public.itertuples()]
-        lines.append(_md_table(["scenario vs comparator", "seeds", "added income (万元)",
-                                "extra public money (万元)", "yuan per yuan"], rows))
+        doc.h2("Failed jobs")
+        doc.p(f"{len(sweep.failed)} job(s) failed and are left out of every table and figure. "
+              f"Each folder's `{FAILED}` (where present) holds the error, the seeds and the "
+              "command that reproduces the job.")
+        doc.table(["job", "scenario", "why"],
+                  [[f"`{r.job}`", r.scenario, r.reason] for r in sweep.failed.itertuples()])
+    if len(sweep.duplicates):
+        doc.h2("Jobs left out as duplicates")
+        doc.table(["job", "why"], [[f"`{r.job}`", r.reason]
+                                   for r in sweep.duplicates.itertuples()])
+    if a is not None:
+        _glance_section(doc, a)
+        _summary_section(doc, a)
+        _differences_section(doc, a)
+        _cost_section(doc, a)
     if figs:
-        lines += ["", "## Figures"]
+        doc.h2("Figures")
         for f in figs:
-            lines += ["", f"### {f.heading}", "", f.caption, "", f"![{f.heading}]({f.name}.png)"]
+            doc.figure(f.name, f.heading, f.caption)
     if notes:
-        lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
-    lines += ["", "## Files", "",
-              "- `runs.parquet`: every job's time series, one row per job, replicate and year, "
-              "with the job's overrides as columns (`seed` is the replicate's seed).",
-              "- `jobs.csv`: one row per job: folder, status, why it failed, overrides.",
-              "- `summary.csv`: per group and metric, last year: mean, p05, p95 over replicates.",
-              "- `public_money.csv`: the added-income table above (yuan)." if len(public)
-              else "", ""]
-    return "\n".join(lines)
+        doc.h2("Notes")
+        doc.ul(notes)
+    doc.h2("Files")
+    doc.ul([
+        "`report.html`: this report as one page with the figures embedded (open it in a browser "
+        "or mail it).",
+        "`runs.parquet`: every job's time series, one row per job, replicate and year, with the "
+        "job's overrides as columns (`seed` is the replicate's seed).",
+        "`jobs.csv`: one row per job: folder, status, why it failed, overrides.",
+        "`summary.csv`: per group, year (the chosen years and the last) and metric: mean, p05, "
+        "p95 over replicates (yuan, fractions).",
+        "`differences.csv`: per group, year and metric: mean paired difference from the "
+        "comparator and its 90% confidence interval (yuan, fractions).",
+        "`cost_effectiveness.csv`: added own income (weak villages, city) and extra public money "
+        "per policy, summed from the policy start to each year, with the ratios (yuan).",
+    ])
+    return doc
 
 
-def _short_label(metric: str) -> str:
-    return {"mean_operating_income": "mean operating income (万元)",
-            "median_operating_income": "median operating income (万元)",
-            "min_total_income": "lowest total income (万元)",
-            "share_below_150k": "below 150k", "share_below_200k": "below 200k",
-            "gini": "Gini", "public_spending": "public money that year (万元)"}.get(metric, metric)
+def _glance_section(doc: Document, a: Analysis) -> None:
+    """The answer first: each scenario's effect on the weak villages' own income, cost, surety."""
+    d, by, year = a.diffs, a.sweep.by, a.years[-1]
+    if d.empty or "p10_operating_income" not in set(d["metric"]):
+        return
+    p10 = d[(d["metric"] == "p10_operating_income") & (d["year"] == year)].set_index(by)
+    ce = a.ce[a.ce["year"] == year].set_index(by) if len(a.ce) else pd.DataFrame()
+    policy, shock = style.order_groups(a.groups, a.shocks)
+    scale = plotting.scale_of("p10_operating_income")
+
+    def line(g: str) -> str:
+        r = p10.loc[g]
+        sure = (f"{r['n_above']}/{r['n']} seeds up" if np.isfinite(r["lo"]) and r["lo"] > 0
+                or np.isfinite(r["hi"]) and r["hi"] < 0 else
+                f"not sure: the interval holds 0; {r['n_above']}/{r['n']} seeds up")
+        text = (f"**{g}** vs {r['comparator']}: bottom-decile own income "
+                f"{_fmt_in('p10_operating_income', r['mean'], scale, True)} 万元 "
+                f"[{_fmt_in('p10_operating_income', r['lo'], scale, True)}, "
+                f"{_fmt_in('p10_operating_income', r['hi'], scale, True)}] ({sure})")
+        if g in ce.index:
+            c = ce.loc[g]
+            extra = _money_text(c["extra_mean"])
+            text += (f"; extra public money {a.sweep.policy_start}-{year}: {extra}, "
+                     + (f"{c['weak_ratio']:.2f} yuan of weak villages' own income per yuan"
+                        if c["cost"] == "more" else
+                        {"none": "none: a free lever", "saves": "it saves public money",
+                         "mixed": "about none (varying sign)"}[c["cost"]]))
+        return text
+
+    doc.h2(f"At a glance: the weak villages' own income in {year}")
+    doc.p("Each scenario's bottom-decile village (own income before support) against its "
+          "comparator, paired by seed, with the 90% confidence interval, and the extra public "
+          "money it takes; ranked by the gain. Details and other years below.")
+    ranked = sorted((g for g in policy if g in p10.index), key=lambda g: -p10.at[g, "mean"])
+    doc.ul([line(g) for g in ranked])
+    if shock:
+        doc.p("Shocks (not policies):")
+        doc.ul([line(g) for g in shock if g in p10.index])
+
+
+def _summary_section(doc: Document, a: Analysis) -> None:
+    by, s = a.sweep.by, a.summary
+    metrics = [m for m in HEADLINE if m in set(s["metric"])]
+    scales = {m: plotting.scale_of(m, s.loc[s["metric"] == m, "mean"]) for m in metrics}
+    doc.h2("Weak villages and public cost, scenario by scenario")
+    doc.p("Mean over replicates [5th, 95th percentile over replicates]: the interval holds 90% of "
+          "the simulated outcomes (the spread of outcomes, not a confidence interval of the "
+          "mean; rough with few replicates). Own income is operating income before fiscal "
+          "support. Money in 万元 (per village) or as the column says; shares in % of villages. "
+          "All metrics: `summary.csv`.")
+    policy, shock = style.order_groups(a.groups, a.shocks)
+    for year in a.years:
+        doc.h3(f"{year}")
+        header = [by] + [f"{HEADLINE[m]} ({_unit_in(m, scales[m])})" for m in metrics]
+        rows = []
+        for g in policy + shock:
+            sub = s[(s[by] == g) & (s["year"] == year)].set_index("metric")
+            if sub.empty:
+                continue
+            label = f"{g} (shock)" if g in shock else str(g)
+            rows.append([label] + [
+                f"{_fmt_in(m, sub.at[m, 'mean'], scales[m])} "
+                f"[{_fmt_in(m, sub.at[m, 'p05'], scales[m])}, "
+                f"{_fmt_in(m, sub.at[m, 'p95'], scales[m])}]" if m in sub.index else "n/a"
+                for m in metrics])
+        doc.table(header, rows)
+
+
+def _differences_section(doc: Document, a: Analysis) -> None:
+    d, by = a.diffs, a.sweep.by
+    if d.empty:
+        return
+    metrics = [m for m in DIFF_METRICS if m in set(d["metric"])]
+    doc.h2("Difference from the baseline, and how sure")
+    n = int(d["n"].min())
+    doc.p(f"Each scenario minus its comparator (the baseline; the baseline minus no_reform), "
+          f"paired by replicate seed over {n} seeds (common random numbers): mean difference "
+          "[90% confidence interval of the mean, Student's t]. An interval that does not "
+          "contain 0 is a difference the replicates bear out; 'k/n up' counts the seeds on "
+          "which the bottom-decile income rose. Shares in percentage points (pp). "
+          "All metrics and years: `differences.csv`.")
+    policy, shock = style.order_groups(a.groups, a.shocks)
+    for year in a.years:
+        sub = d[d["year"] == year]
+        if sub.empty:
+            continue
+        doc.h3(f"{year}")
+        scales = {m: plotting.scale_of(m, d.loc[d["metric"] == m, "mean"], difference=True)
+                  for m in metrics}  # one unit per metric across the years
+        header = [f"{by} vs comparator"] + [f"{DIFF_METRICS[m]} ({_unit_in(m, scales[m], True)})"
+                                            for m in metrics]
+        if "p10_operating_income" in metrics:
+            header.append("k/n up")
+        rows = []
+        for g in policy + shock:
+            r = sub[sub[by] == g].set_index("metric")
+            if r.empty:
+                continue
+            label = f"{g} vs {r['comparator'].iloc[0]}" + (" (shock)" if g in shock else "")
+            cells = [f"{_fmt_in(m, r.at[m, 'mean'], scales[m], True)} "
+                     f"[{_fmt_in(m, r.at[m, 'lo'], scales[m], True)}, "
+                     f"{_fmt_in(m, r.at[m, 'hi'], scales[m], True)}]" if m in r.index else "n/a"
+                     for m in metrics]
+            if "p10_operating_income" in metrics:
+                cells.append(f"{r.at['p10_operating_income', 'n_above']}/"
+                             f"{r.at['p10_operating_income', 'n']}")
+            rows.append([label] + cells)
+        doc.table(header, rows)
+
+
+def _cost_section(doc: Document, a: Analysis) -> None:
+    ce, by = a.ce, a.sweep.by
+    if ce.empty:
+        return
+    doc.h2("Cost-effectiveness: own income added per yuan of public money")
+    doc.p(f"Each policy against its comparator on the seeds both share, summed from "
+          f"{a.sweep.policy_start} to the year: extra public money (every `public_*` item), the "
+          "own income added to the weak villages (the bottom decile: the 10th-percentile "
+          "village's added income times the villages in that decile) and to the whole city, and "
+          "the income added per extra yuan (ratio of the means, bootstrap 90% interval over "
+          "seeds). Own income excludes fiscal support, so money merely handed over adds nothing "
+          "here. **A lever that costs no extra public money gets no ratio** (dividing by almost "
+          "nothing would inflate it): the table says so and gives the income it adds. Shocks are "
+          "left out: nobody buys them.")
+    scales = {name: style.money_scale(ce[[f"{name}_mean", f"{name}_p05", f"{name}_p95"]]
+                                      .to_numpy().ravel()) for name in ("extra", "weak", "city")}
+    unit = {name: "亿元" if sc[0] == 1 / style.YI else "万元" for name, sc in scales.items()}
+    for year in sorted(set(ce["year"])):
+        sub = ce[ce["year"] == year]
+        doc.h3(f"{a.sweep.policy_start}-{year}")
+        rows = []
+        for r in sub.itertuples():
+            def ratio(name: str, r=r) -> str:
+                if r.cost != "more":
+                    return {"none": "free lever: no ratio", "saves": "saves money: no ratio",
+                            "mixed": "no ratio (extra money of varying sign)"}[r.cost]
+                v, lo, hi = (getattr(r, f"{name}_ratio{s}") for s in ("", "_p05", "_p95"))
+                return f"{v:.2f} [{lo:.2f}, {hi:.2f}]"
+
+            def money_cell(name: str, r=r) -> str:
+                v = [style.format_money(getattr(r, f"{name}{s}"), scales[name]).split(" ")[0]
+                     for s in ("_mean", "_p05", "_p95")]
+                return f"{v[0]} [{v[1]}, {v[2]}]"
+
+            rows.append([f"{getattr(r, by)} vs {r.comparator}", r.n_seeds,
+                         money_cell("extra"), money_cell("weak"), ratio("weak"),
+                         money_cell("city"), ratio("city")])
+        doc.table(["policy vs comparator", "seeds", f"extra public money ({unit['extra']})",
+                   f"weak villages: own income added ({unit['weak']})", "weak: yuan per yuan",
+                   f"city: own income added ({unit['city']})", "city: yuan per yuan"], rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: collect a sweep folder and write its report."""
+    """Command line: collect one or more sweep folders and write their report."""
     parser = argparse.ArgumentParser(
         prog="python -m zq_sim.report",
-        description="Collect a sweep's jobs into tables and write figures and report.md.")
-    parser.add_argument("folder", type=Path, help="the sweep folder (multirun/<date>/<time>)")
+        description="Collect sweeps' jobs into tables and write figures, report.md and "
+                    "report.html.")
+    parser.add_argument("folders", type=Path, nargs="+", metavar="folder",
+                        help="sweep folder(s) (multirun/<date>/<time>); several are pooled")
     parser.add_argument("--out", type=Path, default=None,
-                        help=f"report folder (default: <folder>/{REPORT_DIR})")
+                        help=f"report folder (default: <folder>/{REPORT_DIR}; needed with "
+                             "several folders)")
+    parser.add_argument("--years", default="",
+                        help="years to show besides the last, comma-separated (e.g. 2027,2030)")
     parser.add_argument("--comparator", default=None,
-                        help="compare every scenario with this one for the public-money figure "
-                             "(default: each with baseline, baseline with no_reform)")
+                        help="compare every scenario with this one (default: each with "
+                             "baseline, baseline with no_reform)")
+    parser.add_argument("--lang", default="auto", choices=("auto", "zh", "pinyin"),
+                        help="figure labels: Chinese when a CJK font is installed (auto), or "
+                             "force one")
+    parser.add_argument("--dpi", type=int, default=200, help="resolution of the figures (200)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args(argv)
+    try:
+        years = [int(y) for y in args.years.split(",") if y.strip()]
+    except ValueError:
+        print(f"zq_sim.report: error: --years = {args.years!r}: give years separated by commas, "
+              "e.g. --years 2027,2030", file=sys.stderr)
+        return 2
+    if len(args.folders) > 1 and args.out is None:
+        print("zq_sim.report: error: --out is needed with several sweep folders (the report "
+              "would otherwise go into the first one)", file=sys.stderr)
+        return 2
+    if args.dpi < 50 or args.dpi > 1200:
+        print(f"zq_sim.report: error: --dpi = {args.dpi}: choose 50 to 1200", file=sys.stderr)
+        return 2
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no windows from the command line
     try:
-        path = write_report(args.folder, args.out, progress=not args.no_progress,
-                            comparator=args.comparator)
-    except FileNotFoundError as exc:
+        path = write_report(args.folders, args.out, progress=not args.no_progress,
+                            comparator=args.comparator, years=years, lang=args.lang,
+                            dpi=args.dpi)
+    except (FileNotFoundError, ValueError) as exc:
         print(f"zq_sim.report: error: {exc}", file=sys.stderr)
         return 2
-    sweep_failed = pd.read_csv(path.parent / "jobs.csv")
-    failed = sweep_failed[sweep_failed["status"] != "ok"]
-    for r in failed.itertuples():
+    jobs = pd.read_csv(path.parent / "jobs.csv")
+    for r in jobs[jobs["status"] == "failed"].itertuples():
         print(f"zq_sim.report: job failed, left out: {r.job}: {r.reason}", file=sys.stderr)
-    print(f"report: {path}")
+    for r in jobs[jobs["status"] == "duplicate"].itertuples():
+        print(f"zq_sim.report: duplicate job left out: {r.job}: {r.reason}", file=sys.stderr)
+    held = set(pd.read_parquet(path.parent / "runs.parquet", columns=["year"])["year"]) \
+        if (path.parent / "runs.parquet").exists() else set()
+    for y in years:
+        if held and y not in held:
+            print(f"zq_sim.report: note: --years {y} is outside the sweep's years "
+                  f"({min(held)}-{max(held)}); left out", file=sys.stderr)
+    print(f"report: {path}\n        {path.with_suffix('.html')}")
     return 0
 
 
