@@ -80,6 +80,11 @@ class SupportFit:
     threshold_high: float = 300_000.0
     gap_share_low: float = 0.5
     gap_share_high: float = 1.0
+    # seeds on which the floor's probability is estimated (runs to the calibration year only):
+    # many more than the moments need, since a 95% tail read off 40 seeds is far too noisy and
+    # the weakest rule that passes on a small sample passes by luck (spawned from
+    # calibration.seed, so the first of them are the calibration seeds)
+    seeds: int = 200
     grid: int = 6                   # gap shares tried, evenly from low to high
     steps: int = 10                 # bisection steps on the threshold for each gap share
 
@@ -342,8 +347,9 @@ def calibrate(cfg: CalibrateConfig, out_dir: Path, echo=print) -> dict:
     calibrated = with_values(base, fitted)
     support = None
     if floor:
+        support_seeds = replicate_seeds(s.seed, s.support.seeds if not s.quick else 3)
         support = fit_support(calibrated, s.support, float(next(iter(floor.values()))["value"]),
-                              fit_seeds, jobs=s.jobs, progress=cfg.output.progress)
+                              support_seeds, jobs=s.jobs, progress=cfg.output.progress)
         echo(f"support: threshold {support['threshold']:,.0f} yuan, gap share "
              f"{support['gap_share']:.2f}: floor held on {support['held']:.0%} of the "
              f"calibration seeds (asked {s.support.probability:.0%})")

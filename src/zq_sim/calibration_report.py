@@ -325,8 +325,11 @@ def support_section(report: dict) -> list[str]:
              "enough in 2024. Its threshold and gap share are declared as uncertain policy "
              "settings (data/priors.csv) and chosen after the fit as the weakest rule (least "
              f"public money in 2024) that keeps every village of a replicate at or above "
-             f"150,000 yuan of total income on at least {sup['probability']:.0%} of the "
-             f"{sup['seeds']} calibration seeds: for each gap share of a grid, a bisection finds "
+             f"150,000 yuan of total income on at least {sup['probability']:.0%} of "
+             f"{sup['seeds']} seeds spawned from the calibration seed (runs to the calibration "
+             "year; the 95% tail needs many more seeds than the moments, and a rule that "
+             "passes on a few seeds may pass by luck): for each gap share of a grid, a bisection "
+             "finds "
              "the lowest threshold that does. Support is budgeted on what a town knows (last "
              "year's recurring income less the streams it knows have ended), so it is paid to "
              "villages whose expected income is low, also when this year's turns out higher.", ""]
@@ -335,8 +338,8 @@ def support_section(report: dict) -> list[str]:
         " No rule in the declared ranges holds the floor that often: this is the strongest "
         "rule tried, and the floor target is NOT met with the stated probability.")
     lines.append(f"Chosen: threshold {_money(sup['threshold'])} yuan, gap share "
-                 f"{sup['gap_share']:.2f}. The floor held on {sup['held']:.0%} of the "
-                 f"calibration seeds" + (f" and in {held['replicates']} of {held['of']} held-out "
+                 f"{sup['gap_share']:.2f}. The floor held on {sup['held']:.0%} of those "
+                 f"seeds" + (f" and in {held['replicates']} of {held['of']} held-out "
                                          "replicates" if held else "") + "." + verdict_text)
     paths = val.get("baseline", {}).get("paths", {})
     year = report.get("calibration_year", 2024)
@@ -357,7 +360,7 @@ def support_section(report: dict) -> list[str]:
             if g not in by_share or r["threshold"] < by_share[g]["threshold"]:
                 by_share[g] = r
     if by_share:
-        lines += ["", "The weakest threshold that holds the floor at each gap share (calibration "
+        lines += ["", "The weakest threshold that holds the floor at each gap share (those "
                   "seeds, 2024):", "",
                   "| gap share | threshold (yuan) | floor held | villages supported "
                   "| cost (万元) |",
@@ -446,7 +449,14 @@ def growth_section(paths: dict, report: dict) -> list[str]:
 
 
 def plot_sources(paths: dict):
-    """Mean operating income by source over the years (stacked), in 万元; returns (fig, ax)."""
+    """Mean operating income by source over the years (stacked), in 万元; returns (fig, ax).
+
+    The unit is written 万元 when a CJK font is installed (``style.use_language``), else
+    "10k yuan".
+    """
+    from zq_sim import style
+
+    style.use_language("auto")
     years = sorted(int(y) for y in paths["mean_operating_income"])
     fig, ax = plt.subplots(figsize=(8, 4.8))
     parts = [p for p in SOURCES if paths.get(f"mean_{p}_income")]
@@ -457,7 +467,7 @@ def plot_sources(paths: dict):
         ax.plot(years, [_at(rec, y) / 1e4 for y in years], color="black", lw=1.5, ls="--",
                 label="recurring (without arrears recovered)")
     ax.set_xlabel("year")
-    ax.set_ylabel("mean operating income per village (万元)")
+    ax.set_ylabel(f"mean operating income per village ({style.unit('wan')})")
     ax.set_title("Held-out baseline: mean operating income by source (mean of replicates)")
     ax.legend(loc="upper left", fontsize=8, ncol=2, frameon=False)
     ax.set_xlim(years[0], years[-1])
