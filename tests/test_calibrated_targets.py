@@ -69,14 +69,26 @@ def test_default_run_meets_the_target(held_out, name):
     target = data.load_targets()["targets"][name]
     values = held_out[name]
     if target["kind"] == "floor":
-        # the support rule is fitted to hold the floor with probability 95% (conf/calibrate.yaml):
-        # on 20 replicates at most 3 misses (a chance of 1.6% at exactly 95%)
-        misses = int((values < target["value"]).sum())
-        assert misses <= 3, f"floor missed in {misses} of {len(values)} replicates"
-        return
+        return  # test_support_holds_the_floor_with_the_stated_probability
     error = (values.mean() - target["value"]) / abs(target["value"])
     se = values.std(ddof=1) / math.sqrt(len(values)) / abs(target["value"])
     # within 5%, or (for targets whose replicate mean is too noisy to check to 5%, see
     # experiments/calibration/report.md) within the noise of 20 replicates
     assert abs(error) <= max(TOLERANCE, NOISE_SES * se), (
         f"{name}: {error:+.1%} off (s.e. of the mean {se:.1%}); rerun the calibration?")
+
+
+def test_support_holds_the_floor_with_the_stated_probability():
+    """The support rule was fitted to hold the floor on 95% of seeds (conf/calibrate.yaml).
+
+    20 replicates cannot tell 95% from 80%, so the floor is checked on 200 held-out seeds run to
+    2024 only: at least 95% less two standard errors (91.9%).
+    """
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        composed = compose(config_name="config", overrides=[
+            "years.end=2024", "output.villages=false", "output.counterfactual=false"])
+    cfg = OmegaConf.to_object(composed)
+    floor = data.load_targets()["targets"]["min_total_income"]["value"]
+    held = np.mean([run_replicate(cfg, s)[0].set_index("year").loc[2024, "min_total_income"]
+                    >= floor for s in replicate_seeds(cfg.seed, 200)])
+    assert held >= 0.95 - 2 * math.sqrt(0.95 * 0.05 / 200), f"floor held on {held:.1%}"

@@ -357,6 +357,19 @@ def calibrate(cfg: CalibrateConfig, out_dir: Path, echo=print) -> dict:
                                               "policy.support.gap_share": support["gap_share"]})
     calibrated.calibrated = True
     validation = validate_fit(calibrated, s, echo) if not s.quick else None
+    if validation is not None and support is not None:
+        # the floor's probability on held-out seeds, as many as the fit used: 20 replicates
+        # cannot tell 95% from 80%
+        held_out = replicate_seeds(s.validation_seed, s.support.seeds)
+        with Parallel(n_jobs=s.jobs, backend="loky") as parallel:
+            rows = parallel(delayed(_floor_row)(_floor_config(calibrated), seed)
+                            for seed in held_out)
+        mins = np.array([r[0] for r in rows])
+        floor_value = float(next(iter(floor.values()))["value"])
+        validation["floor"] = {"seeds": len(held_out),
+                               "held": float(np.mean(mins >= floor_value)),
+                               "lowest": float(mins.min()),
+                               "probability": s.support.probability}
     report = {
         "fitted": fitted, "se": dict(zip(pb.names, map(float, se), strict=True)),
         "support": support,
@@ -409,6 +422,14 @@ def _floor_row(cfg: RunConfig, seed: int) -> tuple[float, float, int]:
             int(row["villages_supported"]))
 
 
+def _floor_config(cfg: RunConfig) -> RunConfig:
+    """The run that checks the floor: to the calibration year, no twin, no panel."""
+    base = copy.deepcopy(cfg)
+    base.years.end = base.years.calibration
+    base.output.villages = base.output.progress = base.output.counterfactual = False
+    return base
+
+
 def fit_support(cfg: RunConfig, fit: SupportFit, floor: float, seeds: list[int], jobs: int = -1,
                 progress: bool = False) -> dict:
     """The weakest support rule that holds the floor on a share of the seeds.
@@ -427,9 +448,7 @@ def fit_support(cfg: RunConfig, fit: SupportFit, floor: float, seeds: list[int],
         raise ConfigError(f"calibration.support.probability = {fit.probability} must be in (0, 1]")
     if not (fit.threshold_low < fit.threshold_high and fit.gap_share_low <= fit.gap_share_high):
         raise ConfigError("calibration.support: each low must be below its high")
-    base = copy.deepcopy(cfg)
-    base.years.end = base.years.calibration
-    base.output.villages = base.output.progress = base.output.counterfactual = False
+    base = _floor_config(cfg)
     tried: list[dict] = []
 
     def evaluate(threshold: float, gap_share: float, parallel: Parallel) -> dict:
