@@ -8,8 +8,7 @@ Hydra's output folder.
 
 from __future__ import annotations
 
-import json
-import shutil
+import contextlib
 import sys
 from pathlib import Path
 
@@ -18,7 +17,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from zq_sim.config import ConfigError, OutputsExist, RunConfig
+from zq_sim import folder
+from zq_sim.config import ConfigError, RunConfig
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
@@ -41,41 +41,37 @@ def check_group_overrides(argv: list[str]) -> str | None:
     return None
 
 
-def _remove_if_empty(out_dir: Path) -> None:
-    """Remove a Hydra run folder that holds nothing but Hydra's own files."""
-    own = {".hydra", "main.log", "__main__.log"}
-    if out_dir.is_dir() and all(p.name in own for p in out_dir.iterdir()):
-        shutil.rmtree(out_dir, ignore_errors=True)
+def _discard(out_dir: Path) -> None:
+    """Remove what this run wrote into its folder, and the folder if this run created it."""
+    from zq_sim.callbacks import created_run_dir
+
+    folder.clear_partial(out_dir)
+    (out_dir / folder.LOCK).unlink(missing_ok=True)
+    if created_run_dir(out_dir):
+        with contextlib.suppress(OSError):
+            out_dir.rmdir()  # only if empty: a log or a user's file keeps it
 
 
-def existing_outputs(out_dir: Path, resolved: dict, resume: bool) -> bool:
-    """True if the folder holds complete outputs of this config and resume is on.
+def _note_skipped(out_dir: Path, sweeping: bool) -> None:
+    """Count a job skipped with resume=true in the sweep's progress (its folder is untouched)."""
+    if sweeping:
+        from zq_sim.callbacks import SKIPPED, note_job
 
-    Raises ConfigError rather than overwrite outputs that are already there: of another config,
-    or of this one when resume is off.
+        note_job(HydraConfig.get().sweep.dir, SKIPPED, out_dir.name)
+
+
+def save_hydra_files(out_dir: Path, cfg: DictConfig) -> None:
+    """Write .hydra/ (config, Hydra's config, overrides), as Hydra does with output_subdir.
+
+    conf/config.yaml sets ``hydra.output_subdir: null``, so that Hydra writes nothing into a
+    folder before the task has its lock and has checked that no finished run is there.
     """
-    summary = out_dir / "summary.json"
-    if not summary.is_file():
-        return False
-    try:
-        stored = json.loads(summary.read_text(encoding="utf-8")).get("config")
-    except (OSError, ValueError):
-        stored = None
-    same = stored is not None and _comparable(stored) == _comparable(resolved)
-    if resume and same:
-        print(f"zq_sim: complete outputs of this config already in {out_dir}; skipped (resume)")
-        return True
-    why = "of another config" if not same else "(set resume=true to skip complete runs)"
-    raise OutputsExist(f"{out_dir} already holds outputs {why}; not overwriting them: choose "
-                       f"another hydra.run.dir / hydra.sweep.dir")
-
-
-def _comparable(config: dict) -> dict:
-    """A resolved config without the settings that do not change results."""
-    c = json.loads(json.dumps(config, default=str))
-    c.pop("resume", None)
-    c.get("output", {}).pop("progress", None)
-    return c
+    hydra_root = HydraConfig.instance().cfg
+    sub = out_dir / ".hydra"
+    sub.mkdir(parents=True, exist_ok=True)
+    for name, node in (("config.yaml", cfg), ("hydra.yaml", hydra_root),
+                       ("overrides.yaml", HydraConfig.get().overrides.task)):
+        (sub / name).write_text(OmegaConf.to_yaml(node), encoding="utf-8")
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
@@ -84,25 +80,47 @@ def app(cfg: DictConfig) -> None:
     # imported here, in the process that runs the job: the process launching a parallel sweep
     # needs neither the model nor pandas
     from zq_sim.data import DataError
-    from zq_sim.run import run
+    from zq_sim.run import RunFailed
 
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)
     sweeping = hydra_cfg.mode == RunMode.MULTIRUN
-    resolved = OmegaConf.to_container(cfg, resolve=True)
     try:
-        typed: RunConfig = OmegaConf.to_object(cfg)
-        if sweeping:
-            typed.output.progress = False  # parallel jobs' bars would garble the sweep's bar
-        if existing_outputs(out_dir, resolved, typed.resume):
-            return
-        run(typed, out_dir, resolved=resolved)
-    except (ConfigError, DataError) as exc:
+        run_in_folder(cfg, out_dir, sweeping)
+    except (ConfigError, DataError, RunFailed) as exc:
         if sweeping:
             raise  # one job of a sweep: zq_sim.callbacks writes FAILED.txt, the others go on
-        _remove_if_empty(out_dir)
         print(f"zq_sim: error: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+def run_in_folder(cfg: DictConfig, out_dir: Path, sweeping: bool) -> None:
+    """Check the folder, lock it, write .hydra/ and run; on an error leave no trace of this run.
+
+    A folder that holds a finished run is skipped (resume) or refused before anything is
+    written into it; a folder another run is writing into is refused (:class:`FolderBusy`).
+    """
+    from zq_sim.run import run
+
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    typed: RunConfig = OmegaConf.to_object(cfg)
+    if sweeping:
+        typed.output.progress = False  # parallel jobs' bars would garble the sweep's bar
+    if folder.finished(out_dir, resolved, typed.resume):
+        _note_skipped(out_dir, sweeping)
+        return
+    with folder.locked(out_dir):
+        if folder.finished(out_dir, resolved, typed.resume):  # finished while we looked
+            _note_skipped(out_dir, sweeping)
+            return
+        folder.clear_partial(out_dir)  # what an earlier, killed run left
+        save_hydra_files(out_dir, cfg)
+        try:
+            run(typed, out_dir, resolved=resolved)
+        except Exception:
+            if not sweeping:
+                _discard(out_dir)
+            raise
 
 
 def describe(exc: BaseException) -> str:

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 FAILED = "FAILED.txt"
 #: File in the sweep folder listing the jobs refused because their folder holds a finished run.
 REFUSED = ".refused_jobs.txt"
+#: File in the sweep folder listing the jobs skipped with resume=true.
+SKIPPED = ".skipped_jobs.txt"
 #: File a finished job leaves in its folder (written last by zq_sim.run).
 DONE = "summary.json"
 
@@ -96,23 +98,41 @@ def sweep_size(config: DictConfig) -> int | None:
 def finished_jobs(sweep_dir: Path, since: float) -> tuple[int, int]:
     """(finished, failed) jobs of the sweep that started at ``since``.
 
-    A job counts once it has started in this sweep (its ``.hydra/overrides.yaml`` is newer than
-    ``since``; Hydra writes it first) and holds ``summary.json`` or ``FAILED.txt`` (a job
-    skipped with ``resume=true`` keeps its older summary.json and counts at once).
+    A job counts once it holds ``summary.json`` or ``FAILED.txt`` written since ``since``; a job
+    refused or skipped (``resume=true``) leaves its folder untouched and counts through the
+    sweep folder's notes (:data:`REFUSED`, :data:`SKIPPED`).
     """
     done = failed = 0
     try:
-        for marker in sweep_dir.rglob(".hydra/overrides.yaml"):
-            job = marker.parent.parent
-            if marker.stat().st_mtime < since:
-                continue
-            if (job / FAILED).exists():
+        for marker in sweep_dir.rglob(FAILED):
+            if marker.stat().st_mtime >= since:
                 failed += 1
-            elif (job / DONE).exists():
+        for marker in sweep_dir.rglob(DONE):
+            if marker.stat().st_mtime >= since and not (marker.parent / FAILED).exists():
                 done += 1
+        for note in (REFUSED, SKIPPED):
+            if (sweep_dir / note).is_file():
+                done += len((sweep_dir / note).read_text(encoding="utf-8").split())
     except OSError:
         pass
     return done + failed, failed
+
+
+_CREATED: set[str] = set()
+
+
+def created_run_dir(path: Path) -> bool:
+    """Whether this process's single run created its output folder (it did not exist before)."""
+    return str(Path(path).resolve()) in _CREATED
+
+
+def note_job(sweep_dir: str | Path, note: str, name: str) -> None:
+    """Add a job's folder name to a note in the sweep folder (refused or skipped jobs)."""
+    try:
+        with open(Path(sweep_dir) / note, "a", encoding="utf-8") as f:
+            f.write(f"{name}\n")
+    except OSError as exc:
+        log.error("could not note the job in %s: %s", note, exc)
 
 
 class SweepMonitor(Callback):
@@ -137,11 +157,11 @@ class SweepMonitor(Callback):
                 "_stop": None, "_thread": None, "_started": self._started}
 
     # ------------------------------------------------------------------ jobs (in the worker)
-    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Remove a FAILED.txt left by an earlier sweep into the same folder."""
-        out = OmegaConf.select(config, "hydra.runtime.output_dir")
-        if out:
-            (Path(out) / FAILED).unlink(missing_ok=True)
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Note whether a single run's folder exists yet (an error removes only a new one)."""
+        out = OmegaConf.select(config, "hydra.run.dir")  # resolved once: Hydra caches ${now:}
+        if out and not Path(str(out)).exists():
+            _CREATED.add(str(Path(str(out)).resolve()))
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         """Write FAILED.txt for a failed job; in a sweep, let the other jobs go on."""
@@ -152,17 +172,11 @@ class SweepMonitor(Callback):
         from zq_sim.config import OutputsExist
 
         if isinstance(error, OutputsExist):
-            # the folder holds a finished run: leave it as it is, add nothing to it; note the
-            # refusal in the sweep folder so that the sweep can say so and exit non-zero
-            log.error("job refused: %s", error)
-            sweep = OmegaConf.select(config, "hydra.sweep.dir")
-            if str(OmegaConf.select(config, "hydra.mode")).endswith("MULTIRUN") and sweep:
-                try:
-                    with open(Path(sweep) / REFUSED, "a", encoding="utf-8") as f:
-                        f.write(f"{out.name}\n")
-                except OSError as exc:
-                    log.error("could not note the refusal: %s", exc)
+            # the folder holds a finished run, or another run is writing into it: add nothing to
+            # it (not even a log line); note the refusal in the sweep folder, so that the sweep
+            # can say so and exit non-zero
             if str(OmegaConf.select(config, "hydra.mode")).endswith("MULTIRUN"):
+                note_job(OmegaConf.select(config, "hydra.sweep.dir"), REFUSED, out.name)
                 job_return.status = JobStatus.COMPLETED
                 job_return.return_value = None
             return
@@ -182,7 +196,8 @@ class SweepMonitor(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Start the progress bar."""
         self._started = time.time() - 1.0  # file times can be coarser than the clock
-        (Path(config.hydra.sweep.dir) / REFUSED).unlink(missing_ok=True)
+        for note in (REFUSED, SKIPPED):
+            (Path(config.hydra.sweep.dir) / note).unlink(missing_ok=True)
         if not self.progress:
             return
         self._stop = threading.Event()

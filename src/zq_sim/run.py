@@ -58,6 +58,10 @@ HORIZON_METRICS = (
 )
 
 
+class RunFailed(RuntimeError):
+    """A run that cannot give a valid result (a non-finite output, more than the machine holds)."""
+
+
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
     """Seeds of the replicates, spawned from the root seed (stable as replicates grow)."""
     children = np.random.SeedSequence(seed).spawn(replicates)

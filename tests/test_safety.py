@@ -1,0 +1,141 @@
+"""Output safety: one run per folder, finished folders untouched, failures leave no trace."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from zq_sim import folder
+from zq_sim.config import OutputsExist
+
+QUICK = ("replicates=1", "years.end=2024", "output.counterfactual=false")
+
+
+def zq_sim(cwd: Path, *args: str, env: dict | None = None,
+           timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m zq_sim ARGS`` in ``cwd``."""
+    env = {k: v for k, v in (env or os.environ).items() if k != "HYDRA_FULL_ERROR"}
+    return subprocess.run([sys.executable, "-m", "zq_sim", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file below ``root``: its bytes and modification time."""
+    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def error_lines(result: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in result.stderr.splitlines()
+            if line.strip() and "rep/s]" not in line and "it/s]" not in line]
+
+
+# ------------------------------------------------------------------------ the folder lock
+def test_lock_refuses_a_second_holder(tmp_path):
+    with folder.locked(tmp_path / "run"):
+        busy = f"in use by another run .process {os.getpid()}"
+        with pytest.raises(folder.FolderBusy, match=busy), folder.locked(tmp_path / "run"):
+            pass
+    with folder.locked(tmp_path / "run"):  # released at the end of the block
+        pass
+
+
+def test_folder_busy_is_a_refusal():
+    assert issubclass(folder.FolderBusy, OutputsExist)  # sweeps refuse, write no FAILED.txt
+
+
+def test_two_concurrent_runs_into_one_folder(tmp_path):
+    out = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "zq_sim", "seed=1", "replicates=40", "years.end=2030",
+         "output.counterfactual=false", "output.villages=false", f"hydra.run.dir={out}"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lock = out / folder.LOCK
+    deadline = time.time() + 120
+    while not (lock.is_file() and lock.read_text().strip()) and time.time() < deadline:
+        time.sleep(0.05)
+    assert first.poll() is None, "the first run ended before the second started"
+    second = zq_sim(tmp_path, "seed=2", *QUICK, f"hydra.run.dir={out}")
+    still_running = first.poll() is None
+    _, first_err = first.communicate(timeout=600)
+    assert still_running, "the first run ended before the second was refused"
+    assert first.returncode == 0, first_err
+    assert second.returncode == 2
+    lines = error_lines(second)
+    assert len(lines) == 1, second.stderr
+    assert lines[0].startswith("zq_sim: error:") and "in use by another run" in lines[0]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["config"]["seed"] == 1 and summary["config"]["replicates"] == 40
+    assert "seed=2" not in (out / ".hydra" / "overrides.yaml").read_text()
+    assert not (out / "villages.parquet").exists()  # nothing of the second run
+
+
+# ------------------------------------------------------------------------ finished folders
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("finished")
+    result = zq_sim(tmp, *QUICK, f"hydra.run.dir={tmp / 'run'}")
+    assert result.returncode == 0, result.stderr
+    return tmp, tmp / "run"
+
+
+@pytest.mark.parametrize("args", [("seed=7",), ("resume=true",), ()],
+                         ids=["other-seed", "resume", "same"])
+def test_refused_or_skipped_run_changes_nothing(finished_run, args):
+    tmp, run = finished_run
+    before = snapshot(run)
+    assert {".hydra/config.yaml", ".hydra/overrides.yaml", "summary.json"} <= set(before)
+    result = zq_sim(tmp, *QUICK, *args, f"hydra.run.dir={run}")
+    if args == ("resume=true",):
+        assert result.returncode == 0, result.stderr
+        assert "skipped (resume)" in result.stdout
+    else:
+        assert result.returncode == 2
+        lines = error_lines(result)
+        assert len(lines) == 1 and "already holds outputs" in lines[0], result.stderr
+    assert snapshot(run) == before
+
+
+def test_a_killed_runs_leftovers_are_cleared(tmp_path):
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "overrides.yaml").write_text("- seed=99\n")
+    (run / "villages.parquet").write_bytes(b"not the new run's")  # an unfinished run's
+    result = zq_sim(tmp_path, *QUICK, "output.villages=false", f"hydra.run.dir={run}")
+    assert result.returncode == 0, result.stderr
+    assert not (run / "villages.parquet").exists()
+    assert "seed=99" not in (run / ".hydra" / "overrides.yaml").read_text()
+
+
+def test_sweep_rerun_leaves_finished_job_folders_untouched(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "seed=1,2", *QUICK, f"hydra.sweep.dir={sweep}", "hydra.launcher.n_jobs=2"]
+    first = zq_sim(tmp_path, *args)
+    assert first.returncode == 0, first.stderr
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert len(jobs) == 2
+    before = {job: snapshot(job) for job in jobs}
+    # the same job folders (the seed is not in their names), another config: refused
+    again = zq_sim(tmp_path, *[a.replace("seed=1,2", "seed=3,4") for a in args])
+    assert again.returncode == 1, again.stderr
+    assert "2 job(s) not run" in again.stderr
+    resumed = zq_sim(tmp_path, *args, "resume=true")
+    assert resumed.returncode == 0, resumed.stderr
+    assert {job: snapshot(job) for job in jobs} == before
+
+
+def test_an_existing_empty_folder_survives_an_error(tmp_path):
+    run = tmp_path / "mine"
+    run.mkdir()
+    env = {**os.environ, "ZQ_DATA_DIR": str(tmp_path / "no_data_here")}
+    result = zq_sim(tmp_path, *QUICK, f"hydra.run.dir={run}", env=env)
+    assert result.returncode == 2
+    assert len(error_lines(result)) == 1, result.stderr
+    assert run.is_dir() and not list(run.iterdir())
