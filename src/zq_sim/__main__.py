@@ -19,26 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from zq_sim import folder
 from zq_sim.config import ConfigError, RunConfig
-
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
-
-
-def choices(group: str) -> list[str]:
-    """Names of the configs in one group of conf/ (scenario, experiment, model)."""
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
-
-
-def check_group_overrides(argv: list[str]) -> str | None:
-    """An error line for an unknown scenario/experiment/model name in the overrides, else None."""
-    for arg in argv:
-        key, sep, value = arg.lstrip("+~").partition("=")
-        if not sep or key not in ("scenario", "experiment", "model"):
-            continue
-        known = choices(key)
-        for name in value.split(","):
-            if name and name not in known:
-                return f"unknown {key} '{name}'; choose one of: {', '.join(known)}"
-    return None
+from zq_sim.overrides import CONF_DIR, check
 
 
 def _discard(out_dir: Path) -> None:
@@ -123,54 +104,12 @@ def run_in_folder(cfg: DictConfig, out_dir: Path, sweeping: bool) -> None:
             raise
 
 
-def describe(exc: BaseException) -> str:
-    """One line for an error raised while composing or typing the config."""
-    from omegaconf.errors import OmegaConfBaseException
-
-    chain, e = [], exc
-    while e is not None and len(chain) < 10:
-        chain.append(e)
-        e = e.__cause__ or e.__context__
-    for e in chain:
-        if isinstance(e, OmegaConfBaseException) and getattr(e, "full_key", None):
-            first = str(e).splitlines()[0]
-            if " not in " in first:
-                return (f"{e.full_key}: unknown setting ({first}); every setting is listed in "
-                        f"src/zq_sim/config.py")
-            return f"{e.full_key}: {first}"
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def precheck(argv: list[str]) -> str | None:
-    """Compose and check a single run's config before Hydra starts; an error line or None.
-
-    Catches unknown keys, wrong types and out-of-range values with one clear line, before any
-    output folder exists. Sweeps (-m) and Hydra's own flags are left to Hydra: a bad value in
-    one job of a sweep fails that job alone.
-    """
-    if any(a.startswith("-") for a in argv):
-        return None
-    overrides = [a for a in argv if not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
-    from hydra import compose, initialize_config_dir
-
-    from zq_sim.config import validate
-
-    try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=overrides)
-        validate(OmegaConf.to_object(cfg))
-    except ConfigError as exc:
-        return str(exc)
-    except Exception as exc:  # noqa: BLE001 - Hydra and OmegaConf raise many kinds
-        return describe(exc)
-    return None
-
-
 def main() -> None:
     """Entry point: check group names and a single run's settings, then hand over to Hydra."""
-    problem = check_group_overrides(sys.argv[1:]) or precheck(sys.argv[1:])
-    if problem:
+    problems = check(sys.argv[1:])
+    for problem in problems:
         print(f"zq_sim: error: {problem}", file=sys.stderr)
+    if problems:
         sys.exit(2)
     app()
 
