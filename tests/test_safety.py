@@ -139,3 +139,32 @@ def test_an_existing_empty_folder_survives_an_error(tmp_path):
     assert result.returncode == 2
     assert len(error_lines(result)) == 1, result.stderr
     assert run.is_dir() and not list(run.iterdir())
+
+
+# ------------------------------------------------------------------------ non-finite outputs
+def test_a_non_finite_output_stops_the_run_naming_column_year_and_stage(monkeypatch, tmp_path):
+    from zq_sim import run as run_module
+    from zq_sim.config import RunConfig
+
+    cfg = RunConfig()
+    cfg.replicates, cfg.years.end, cfg.output.progress = 1, 2025, False
+    cfg.policy.land.service_fee_multiplier = 1e308  # beyond its bound: validation is skipped
+    monkeypatch.setattr(run_module, "validate", lambda c: c)
+    with pytest.raises(run_module.RunFailed) as info:
+        run_module.run(cfg, tmp_path / "run", echo=None)
+    message = str(info.value)
+    assert "is nan in 2024" in message and "stage transfer_land" in message
+    assert "income['land']" in message
+    assert not (tmp_path / "run" / "summary.json").exists()
+
+
+def test_first_nonfinite_finds_the_earliest_year():
+    import numpy as np
+    import pandas as pd
+
+    from zq_sim.run import first_nonfinite
+
+    ts = pd.DataFrame({"year": [2023, 2024, 2025], "a": [1.0, 2.0, np.inf],
+                       "b": [0.0, np.nan, 1.0], "c": [np.nan] * 3})
+    assert first_nonfinite(ts, skip=("c",)) == ("b", 2024, pytest.approx(np.nan, nan_ok=True))
+    assert first_nonfinite(ts[["year", "a"]].iloc[:2]) is None

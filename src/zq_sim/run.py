@@ -77,7 +77,16 @@ def counterfactual_config(cfg: RunConfig) -> RunConfig:
 
 
 def run_replicate(cfg: RunConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One replicate: (yearly metrics, village panel), with the reform's added income."""
+    """One replicate: (yearly metrics, village panel), with the reform's added income.
+
+    numpy's warnings on overflow and invalid values are silenced: :func:`check_finite` stops a
+    run whose outputs are not finite, naming the stage, in one line.
+    """
+    with np.errstate(all="ignore"):
+        return _run_replicate(cfg, seed)
+
+
+def _run_replicate(cfg: RunConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     model = ZhaoqingModel(cfg, seed=seed)
     ts = model.run()
     if cfg.output.counterfactual and cfg.policy.three_assets.reform:
@@ -92,6 +101,102 @@ def run_replicate(cfg: RunConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame
     if not panel.empty:
         panel.insert(0, "seed", seed)
     return ts, panel
+
+
+def first_nonfinite(ts: pd.DataFrame, skip: Iterable[str] = ()) -> tuple[str, int, float] | None:
+    """(column, year, value) of the earliest non-finite number in a time series, or None."""
+    numeric = ts.drop(columns=[c for c in skip if c in ts.columns]).select_dtypes("number")
+    bad = ~np.isfinite(numeric.to_numpy(dtype=float))
+    if not bad.any():
+        return None
+    row = int(np.flatnonzero(bad.any(axis=1))[0])
+    col = int(np.flatnonzero(bad[row])[0])
+    return numeric.columns[col], int(ts["year"].iloc[row]), float(numeric.iat[row, col])
+
+
+def _schedule() -> list[str]:
+    """The stages of ZhaoqingModel.step, in order (the ``self.stage()`` calls of its body)."""
+    import inspect
+    import re
+
+    try:
+        return re.findall(r"self\.(\w+)\(\)", inspect.getsource(ZhaoqingModel.step))
+    except (OSError, TypeError):
+        return []
+
+
+def _nonfinite_state(model: ZhaoqingModel) -> str | None:
+    """The first of the model's numbers (its state tables and accounts) that is not finite."""
+    def scan(value, name: str, depth: int) -> str | None:
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            return name if not np.isfinite(value).all() else None
+        if isinstance(value, float):
+            return name if not math.isfinite(value) else None
+        if isinstance(value, dict) and depth < 3:
+            for k, v in value.items():
+                found = scan(v, f"{name}[{k!r}]", depth + 1)
+                if found:
+                    return found
+        elif depth < 2 and type(value).__module__.startswith("zq_sim") and \
+                hasattr(value, "__dict__"):
+            for k, v in vars(value).items():
+                found = scan(v, f"{name}.{k}", depth + 1)
+                if found:
+                    return found
+        return None
+
+    for name, value in vars(model).items():
+        if not name.startswith("__"):
+            found = scan(value, name.lstrip("_"), 0)
+            if found:
+                return found
+    return None
+
+
+def locate_nonfinite(cfg: RunConfig, seed: int, year: int) -> str:
+    """Which stage first made a number of the model's state non-finite, up to ``year``.
+
+    The replicate is run again, stage by stage; if the state stays finite, the year's metrics
+    (stage collect) made the number from finite state.
+    """
+    model = ZhaoqingModel(cfg, seed=seed)
+    found: list[str] = []
+    for stage in _schedule():
+        method = getattr(model, stage)
+
+        def traced(method=method, stage=stage):
+            method()
+            if not found:
+                where = _nonfinite_state(model)
+                if where:
+                    found.append(f"stage {stage} (model.{where}, {model.year})")
+
+        setattr(model, stage, traced)
+    if _nonfinite_state(model):
+        return f"the set-up of the model ({_nonfinite_state(model)})"
+    with np.errstate(all="ignore"):
+        while model.year < year and not found:
+            model.step()
+    return found[0] if found else "the year's metrics (stage collect), from finite state"
+
+
+def check_finite(ts: pd.DataFrame, cfg: RunConfig, seed: int, index: int) -> None:
+    """Raise RunFailed naming the column, year and stage of a non-finite output."""
+    measured = cfg.output.counterfactual and cfg.policy.three_assets.reform
+    bad = first_nonfinite(ts, skip=() if measured else ("three_assets_added_income",))
+    if bad is None:
+        return
+    column, year, value = bad
+    traced = cfg
+    if column == "three_assets_added_income" and first_nonfinite(
+            ts.drop(columns=[column])) is None:
+        traced = counterfactual_config(cfg)  # the run without the reform went wrong
+    stage = locate_nonfinite(traced, seed, year)
+    raise RunFailed(
+        f"{column} is {value} in {year} (replicate {index}, seed {seed}); the first "
+        f"non-finite number came from {stage}"
+        f"{' of the run without the reform' if traced is not cfg else ''}: the settings are "
+        f"too extreme for the model; move the ones far from their defaults back")
 
 
 def stats(values: Iterable[float]) -> dict[str, float | None]:
@@ -192,6 +297,7 @@ def run(cfg: RunConfig, out_dir: Path | None = None, resolved: dict | None = Non
                 f"replicate {i} (seed {seed}) of scenario {cfg.scenario} failed: {exc!r}. "
                 f"It is replicate {i} of root seed {cfg.seed}: rerun the same command with "
                 f"seed={cfg.seed} replicates={i + 1} to reproduce it") from exc
+        check_finite(ts, cfg, seed, i)
         frames.append(ts)
         panels.append(panel)
     timeseries = pd.concat(frames, ignore_index=True)
