@@ -168,3 +168,33 @@ def test_first_nonfinite_finds_the_earliest_year():
                        "b": [0.0, np.nan, 1.0], "c": [np.nan] * 3})
     assert first_nonfinite(ts, skip=("c",)) == ("b", 2024, pytest.approx(np.nan, nan_ok=True))
     assert first_nonfinite(ts[["year", "a"]].iloc[:2]) is None
+
+
+# ------------------------------------------------------------------------ the data used
+def test_data_is_recorded_and_compared_on_resume(finished_run, tmp_path):
+    import shutil
+
+    from zq_sim import data
+
+    tmp, run = finished_run
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    assert summary["data"]["dir"] == str(data.DATA_DIR.resolve())
+    assert summary["data"]["sha256"] == data.fingerprint()["sha256"]
+    assert set(summary["data"]["files"]) == set(data.RUN_FILES)
+    before = snapshot(run)
+    same = tmp_path / "same"
+    shutil.copytree(data.DATA_DIR, same)
+    skipped = zq_sim(tmp, *QUICK, "resume=true", f"hydra.run.dir={run}",
+                     env={**os.environ, "ZQ_DATA_DIR": str(same)})
+    assert skipped.returncode == 0 and "skipped (resume)" in skipped.stdout, skipped.stderr
+    other = tmp_path / "other"
+    shutil.copytree(data.DATA_DIR, other)
+    path = other / "targets.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("value: 500000", "value: 500001"),
+                    encoding="utf-8")
+    refused = zq_sim(tmp, *QUICK, "resume=true", f"hydra.run.dir={run}",
+                     env={**os.environ, "ZQ_DATA_DIR": str(other)})
+    assert refused.returncode == 2
+    lines = error_lines(refused)
+    assert len(lines) == 1 and "made with other data" in lines[0], refused.stderr
+    assert snapshot(run) == before

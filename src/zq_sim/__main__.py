@@ -81,17 +81,20 @@ def run_in_folder(cfg: DictConfig, out_dir: Path, sweeping: bool) -> None:
     A folder that holds a finished run is skipped (resume) or refused before anything is
     written into it; a folder another run is writing into is refused (:class:`FolderBusy`).
     """
+    from zq_sim.data import fingerprint
     from zq_sim.run import run
 
+    data_hash = fingerprint()["sha256"]
     resolved = OmegaConf.to_container(cfg, resolve=True)
     typed: RunConfig = OmegaConf.to_object(cfg)
     if sweeping:
         typed.output.progress = False  # parallel jobs' bars would garble the sweep's bar
-    if folder.finished(out_dir, resolved, typed.resume):
+    if folder.finished(out_dir, resolved, typed.resume, data_hash):
         _note_skipped(out_dir, sweeping)
         return
     with folder.locked(out_dir):
-        if folder.finished(out_dir, resolved, typed.resume):  # finished while we looked
+        # finished while we looked
+        if folder.finished(out_dir, resolved, typed.resume, data_hash):
             _note_skipped(out_dir, sweeping)
             return
         folder.clear_partial(out_dir)  # what an earlier, killed run left

@@ -10,6 +10,7 @@ Zhaoqing statistics bureau; targets: the seed article of 2025-01-02).
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import os
 from functools import lru_cache
@@ -28,8 +29,40 @@ REQUIRED_COUNTIES = {"怀集县": "the Huaiji SOE model (policy.land.soe_push)",
                      "高要区": "the PV small cut's pilot (policy.pv.adopt_rate_gaoyao)"}
 
 
+#: The files a run reads (their hash is recorded in summary.json and compared on resume).
+RUN_FILES = ("counties.csv", "targets.yaml", "zhaoqing_towns_2023.csv",
+             "zhaoqing_village_units_2023.csv")
+
+
 class DataError(ValueError):
     """A data file that is missing, malformed or inconsistent."""
+
+
+def fingerprint(data_dir: Path | None = None) -> dict:
+    """The data a run uses: its folder and a SHA-256 over the files a run reads.
+
+    Recorded in summary.json (``data``) and compared when a run is resumed, so that outputs made
+    with another data set are never taken for this one's.
+    """
+    data_dir = Path(data_dir if data_dir is not None else DATA_DIR)
+    stamps = []
+    for name in RUN_FILES:
+        try:
+            st = (data_dir / name).stat()
+            stamps.append((name, st.st_mtime_ns, st.st_size))
+        except OSError:
+            stamps.append((name, -1, -1))
+    return {"dir": str(data_dir.resolve()), **_hash_files(str(data_dir), tuple(stamps))}
+
+
+@lru_cache(maxsize=8)
+def _hash_files(data_dir: str, stamps: tuple) -> dict:
+    total = hashlib.sha256()
+    for name, _, size in stamps:
+        total.update(name.encode() + b"\0")
+        if size >= 0:
+            total.update(hashlib.sha256((Path(data_dir) / name).read_bytes()).digest())
+    return {"sha256": total.hexdigest(), "files": [s[0] for s in stamps if s[2] >= 0]}
 
 
 @lru_cache(maxsize=16)

@@ -90,9 +90,11 @@ def finished(out_dir: Path, resolved: dict, resume: bool, data_hash: str | None 
         return True
     if not same_config:
         why = "of another config"
+    elif not same_data and stored_hash is None:
+        why = "that do not record their data (made before zq_sim recorded it)"
     elif not same_data:
-        why = ("made with other data (the data files' hash differs: "
-               f"{(stored_hash or 'none')[:12]} there, {data_hash[:12]} now)")
+        why = (f"made with other data (the data files' hash is {stored_hash[:12]} there, "
+               f"{data_hash[:12]} now: see ZQ_DATA_DIR)")
     else:
         why = "(set resume=true to skip complete runs)"
     raise OutputsExist(f"{out_dir} already holds outputs {why}; not overwriting them: choose "
