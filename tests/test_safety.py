@@ -198,3 +198,61 @@ def test_data_is_recorded_and_compared_on_resume(finished_run, tmp_path):
     lines = error_lines(refused)
     assert len(lines) == 1 and "made with other data" in lines[0], refused.stderr
     assert snapshot(run) == before
+
+
+# ------------------------------------------------------------------------ memory and time
+def test_estimate_grows_with_scale_years_and_replicates():
+    from zq_sim import resources
+    from zq_sim.config import RunConfig
+
+    base = RunConfig()
+    gb, seconds = resources.estimate(base)
+    assert 0.2 < gb < 1.0 and 0.5 < seconds < 60  # a default run: ~0.3 GB, a few seconds
+    bigger = RunConfig()
+    bigger.population.scale = 100
+    assert resources.estimate(bigger)[0] > 5 * gb
+    longer = RunConfig()
+    longer.replicates = 1000
+    assert resources.estimate(longer)[0] == gb  # outputs are written as replicates finish
+    assert resources.estimate(longer)[1] == pytest.approx(100 * seconds)
+    assert resources.machine_memory_gb() > 0.5
+
+
+def test_a_run_that_cannot_fit_memory_is_refused_before_starting(tmp_path):
+    from zq_sim import resources
+
+    have = resources.machine_memory_gb()
+    result = zq_sim(tmp_path, "population.scale=10000", f"hydra.run.dir={tmp_path / 'run'}")
+    if have > 200:  # pragma: no cover - a machine large enough for it
+        pytest.skip("this machine could hold population.scale=10000")
+    assert result.returncode == 2
+    lines = error_lines(result)
+    assert len(lines) == 1, result.stderr
+    assert "GB of memory" in lines[0] and "at most population.scale=" in lines[0]
+    fits = int(lines[0].split("at most population.scale=")[1].split()[0])
+    assert 1 <= fits < 10000
+    assert not (tmp_path / "run").exists()
+
+
+def test_replicates_are_written_as_they_finish(tmp_path):
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from zq_sim.config import RunConfig
+    from zq_sim.run import replicate_seeds, run, run_replicate
+
+    cfg = RunConfig()
+    cfg.replicates, cfg.years.end, cfg.output.progress = 3, 2025, False
+    cfg.output.counterfactual = False
+    run(cfg, tmp_path, echo=None)
+    for name in ("timeseries.parquet", "villages.parquet"):
+        assert pq.ParquetFile(tmp_path / name).num_row_groups == 3  # one per replicate
+    ts = pd.read_parquet(tmp_path / "timeseries.parquet")
+    seeds = replicate_seeds(cfg.seed, 3)
+    assert ts["seed"].drop_duplicates().tolist() == seeds
+    one, panel = run_replicate(cfg, seeds[1])
+    got = ts[ts["seed"] == seeds[1]].drop(columns="scenario").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, one)
+    villages = pd.read_parquet(tmp_path / "villages.parquet")
+    assert len(villages) == 3 * len(panel)
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -249,5 +249,19 @@ def check(argv: list[str]) -> list[str]:
         if errors:
             return errors
         out = OmegaConf.select(base, "hydra.sweep.dir" if sweeping else "hydra.run.dir")
-    problem = _writable(Path(str(out)))
+    problem = _writable(Path(str(out))) or _data_and_memory(configs[0])
     return [problem] if problem else []
+
+
+def _data_and_memory(cfg) -> str | None:
+    """An error line if the data files are broken or the run cannot fit this machine's memory."""
+    from zq_sim import data, resources
+
+    try:
+        data.load_targets()
+        data.load_counties()
+        data.load_villages(include_residents=cfg.population.include_residents_committees)
+        resources.check(cfg, echo=None)
+    except (data.DataError, ConfigError) as exc:
+        return str(exc)
+    return None

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from zq_sim import data
+from zq_sim import data, resources
 from zq_sim.config import RunConfig, validate
 from zq_sim.model import ZhaoqingModel
 
@@ -267,48 +267,124 @@ def _clean(obj):
     return obj
 
 
+class TableStream:
+    """A parquet file written a replicate at a time (a row group each), renamed into place last.
+
+    Replicates' tables are written as they finish, so that a run holds one replicate's village
+    panel at a time, not every replicate's. Readers see one file, as before.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._writer = None
+        self._schema = None
+        self._tmp: Path | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append one replicate's rows (the first fixes the columns and their types)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            self._schema = table.schema
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
+                                       dir=self.path.parent)
+            os.close(fd)
+            self._tmp = Path(tmp)
+            self._writer = pq.ParquetWriter(tmp, self._schema)
+        else:
+            table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        """Finish the file and rename it into place (nothing if no rows were written)."""
+        if self._writer is None:
+            return
+        self._writer.close()
+        self._writer = None
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp makes owner-only files
+        os.replace(self._tmp, self.path)
+
+    def discard(self) -> None:
+        """Drop what was written (a failed run leaves no half-written file)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+
+
 def write_outputs(out_dir: Path, summary: dict, timeseries: pd.DataFrame,
                   panel: pd.DataFrame | None) -> None:
-    """Write the run's files; summary.json last."""
+    """Write the run's files from whole tables; summary.json last."""
     out_dir.mkdir(parents=True, exist_ok=True)
     _atomic(out_dir / "timeseries.parquet", lambda p: timeseries.to_parquet(p, index=False))
     if panel is not None and not panel.empty:
         _atomic(out_dir / "villages.parquet", lambda p: panel.to_parquet(p, index=False))
+    write_summary(out_dir, summary)
+
+
+def write_summary(out_dir: Path, summary: dict) -> None:
+    """Write summary.json (last: its presence means the run is complete)."""
     text = json.dumps(_clean(summary), ensure_ascii=False, indent=2)
-    _atomic(out_dir / "summary.json", lambda p: p.write_text(text, encoding="utf-8"))
+    _atomic(Path(out_dir) / "summary.json", lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def run(cfg: RunConfig, out_dir: Path | None = None, resolved: dict | None = None,
         echo: Callable[[str], None] | None = print) -> dict:
-    """Run every replicate of ``cfg``; write outputs into ``out_dir`` if given; return summary."""
+    """Run every replicate of ``cfg``; write outputs into ``out_dir`` if given; return summary.
+
+    Each replicate's time series and village panel are written as it finishes (one row group
+    of timeseries.parquet and villages.parquet each); only the years that the summary needs are
+    kept in memory. summary.json is written last.
+    """
     validate(cfg)
     # read and check every data file before anything starts (errors name file, row, column)
     data.load_targets()
     data.load_counties()
     data.load_villages(include_residents=cfg.population.include_residents_committees)
+    resources.check(cfg, echo)
     seeds = replicate_seeds(cfg.seed, cfg.replicates)
-    frames, panels = [], []
+    kept_years = {cfg.years.calibration - 1, cfg.years.calibration, cfg.years.end}
+    kept = []
+    streams = {}
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        streams["ts"] = TableStream(Path(out_dir) / "timeseries.parquet")
+        if cfg.output.villages:
+            streams["panel"] = TableStream(Path(out_dir) / "villages.parquet")
     bar = tqdm(seeds, desc=f"{cfg.scenario}: replicates", unit="rep",
                disable=not cfg.output.progress, leave=False)
-    for i, seed in enumerate(bar):
-        try:
-            ts, panel = run_replicate(cfg, seed)
-        except Exception as exc:
-            raise RuntimeError(
-                f"replicate {i} (seed {seed}) of scenario {cfg.scenario} failed: {exc!r}. "
-                f"It is replicate {i} of root seed {cfg.seed}: rerun the same command with "
-                f"seed={cfg.seed} replicates={i + 1} to reproduce it") from exc
-        check_finite(ts, cfg, seed, i)
-        frames.append(ts)
-        panels.append(panel)
-    timeseries = pd.concat(frames, ignore_index=True)
-    timeseries.insert(0, "scenario", cfg.scenario)
-    panel = pd.concat(panels, ignore_index=True) if cfg.output.villages else None
-    if panel is not None:
-        panel.insert(0, "scenario", cfg.scenario)
-    summary = summarise(cfg, timeseries, seeds, resolved)
+    try:
+        for i, seed in enumerate(bar):
+            try:
+                ts, panel = run_replicate(cfg, seed)
+            except Exception as exc:
+                raise RuntimeError(
+                    f"replicate {i} (seed {seed}) of scenario {cfg.scenario} failed: {exc!r}. "
+                    f"It is replicate {i} of root seed {cfg.seed}: rerun the same command with "
+                    f"seed={cfg.seed} replicates={i + 1} to reproduce it") from exc
+            check_finite(ts, cfg, seed, i)
+            ts.insert(0, "scenario", cfg.scenario)
+            kept.append(ts[ts["year"].isin(kept_years)])
+            if "ts" in streams:
+                streams["ts"].write(ts)
+            if "panel" in streams and not panel.empty:
+                panel.insert(0, "scenario", cfg.scenario)
+                streams["panel"].write(panel)
+            del ts, panel
+        summary = summarise(cfg, pd.concat(kept, ignore_index=True), seeds, resolved)
+        for stream in streams.values():
+            stream.close()
+    except BaseException:
+        for stream in streams.values():
+            stream.discard()
+        raise
     if out_dir is not None:
-        write_outputs(Path(out_dir), summary, timeseries, panel)
+        write_summary(Path(out_dir), summary)
     if echo is not None:
         echo(format_table(summary))
         if out_dir is not None:
