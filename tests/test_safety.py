@@ -256,3 +256,32 @@ def test_replicates_are_written_as_they_finish(tmp_path):
     villages = pd.read_parquet(tmp_path / "villages.parquet")
     assert len(villages) == 3 * len(panel)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+# ------------------------------------------------------------------------ a lost worker
+def test_a_lost_worker_fails_its_job_and_the_others_go_on(tmp_path):
+    sweep = tmp_path / "sweep"
+    env = {**os.environ, "ZQ_SIM_TEST_KILL_SEED": "2"}  # the job of root seed 2 kills itself
+    result = zq_sim(tmp_path, "-m", "seed=1,2,3,4", *QUICK, "output.villages=false",
+                    "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}", env=env)
+    assert result.returncode == 1, result.stderr
+    assert "1 job(s) of the sweep failed" in result.stderr
+    assert "Traceback" not in result.stderr
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert len(jobs) == 4
+    for job in jobs:
+        seed = int(yaml_seed(job))
+        if seed == 2:
+            text = (job / "FAILED.txt").read_text(encoding="utf-8")
+            assert "WorkerLost" in text and "seed=2" in text
+            assert not (job / "summary.json").exists()
+        else:
+            assert (job / "summary.json").is_file() and not (job / "FAILED.txt").exists()
+
+
+def yaml_seed(job: Path) -> str:
+    """The root seed a job of a sweep ran with (its .hydra/config.yaml)."""
+    for line in (job / ".hydra" / "config.yaml").read_text(encoding="utf-8").splitlines():
+        if line.startswith("seed:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no seed in {job}")

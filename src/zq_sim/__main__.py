@@ -9,6 +9,8 @@ Hydra's output folder.
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -31,6 +33,12 @@ def _discard(out_dir: Path) -> None:
     if created_run_dir(out_dir):
         with contextlib.suppress(OSError):
             out_dir.rmdir()  # only if empty: a log or a user's file keeps it
+
+
+def _lose_worker_if_asked(cfg: RunConfig) -> None:
+    """For tests of a lost worker: the process kills itself when running the given root seed."""
+    if os.environ.get("ZQ_SIM_TEST_KILL_SEED") == str(cfg.seed):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _note_skipped(out_dir: Path, sweeping: bool) -> None:
@@ -99,6 +107,7 @@ def run_in_folder(cfg: DictConfig, out_dir: Path, sweeping: bool) -> None:
             return
         folder.clear_partial(out_dir)  # what an earlier, killed run left
         save_hydra_files(out_dir, cfg)
+        _lose_worker_if_asked(typed)
         try:
             run(typed, out_dir, resolved=resolved)
         except Exception:
