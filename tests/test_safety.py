@@ -285,3 +285,43 @@ def yaml_seed(job: Path) -> str:
         if line.startswith("seed:"):
             return line.split(":", 1)[1].strip()
     raise AssertionError(f"no seed in {job}")
+
+
+# ------------------------------------------------------------------------ the report's inputs
+def _report_jobs(tmp_path: Path, overrides: list[list[str]]) -> Path:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_report import make_job
+
+    for num, o in enumerate(overrides):
+        make_job(tmp_path, num, o, "baseline")
+    return tmp_path
+
+
+def test_report_takes_a_seed_beyond_int64_and_a_null_summary(tmp_path):
+    import pandas as pd
+
+    from zq_sim import report
+
+    root = _report_jobs(tmp_path, [[f"seed={2**64 + 1}", "+scenario=baseline"],
+                                   ["seed=3", "+scenario=baseline"],
+                                   ["seed=4", "+scenario=baseline"]])
+    (sorted(root.glob("2_*"))[0] / "summary.json").write_text("null")
+    report.main([str(root), "--no-progress"])
+    runs = pd.read_parquet(root / "report" / "runs.parquet")
+    assert str(2**64 + 1) in set(runs["root_seed"].astype(str))
+    jobs = pd.read_csv(root / "report" / "jobs.csv")
+    (reason,) = jobs.loc[jobs["status"] != "ok", "reason"]
+    assert "not a JSON object" in reason
+
+
+def test_report_removes_an_earlier_reports_public_money_files(tmp_path):
+    from zq_sim import report
+
+    root = _report_jobs(tmp_path, [["+scenario=baseline"]])  # nothing to compare with
+    (root / "report").mkdir()
+    for stale in ("public_money.csv", "public_money.png"):
+        (root / "report" / stale).write_text("from an earlier report")
+    report.main([str(root), "--no-progress"])
+    assert (root / "report" / "report.md").is_file()
+    assert not (root / "report" / "public_money.csv").exists()
+    assert not (root / "report" / "public_money.png").exists()

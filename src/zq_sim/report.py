@@ -129,6 +129,8 @@ def parse_overrides(lines: Sequence[str]) -> dict[str, Any]:
             parsed = yaml.safe_load(value) if value != "" else ""
         except yaml.YAMLError:
             parsed = value
+        if isinstance(parsed, int) and not -2**63 <= parsed < 2**63:
+            parsed = value  # beyond a table's integers (a seed above 2**63): kept as text
         out[column_name(key)] = parsed if isinstance(parsed, str | int | float | bool) or \
             parsed is None else value
     return out
@@ -193,6 +195,8 @@ def read_job(job: Path, root: Path) -> tuple[dict, pd.DataFrame | None, pd.DataF
     try:
         ts = pd.read_parquet(job / "timeseries.parquet")
         summary = json.loads((job / "summary.json").read_text(encoding="utf-8"))
+        if not isinstance(summary, dict):
+            raise ValueError(f"summary.json holds {type(summary).__name__}, not a JSON object")
     except Exception as exc:  # noqa: BLE001 - an unreadable job is reported, not fatal
         record.update(status="failed", reason=f"unreadable outputs: {type(exc).__name__}: {exc}")
         return record, None, None
@@ -209,6 +213,16 @@ def read_job(job: Path, root: Path) -> tuple[dict, pd.DataFrame | None, pd.DataF
         except Exception as exc:  # noqa: BLE001
             record["reason"] = f"villages.parquet unreadable ({exc}); time series used"
     return record, ts, villages
+
+
+def _as_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Columns of mixed Python types (a seed too large for an integer among others) as text."""
+    mixed = {c: runs[c] for c in runs.columns if runs[c].dtype == object
+             and runs[c].dropna().map(type).nunique() > 1}
+    if not mixed:
+        return runs
+    return runs.assign(**{c: col.map(lambda v: v if v is None else str(v))
+                          for c, col in mixed.items()})
 
 
 def ordered_unique(values) -> list:
@@ -595,11 +609,13 @@ def write_report(root: Path | str, out: Path | str | None = None, progress: bool
         text = _markdown(sweep, None, pd.DataFrame(), [], ["No job finished: nothing to draw."])
         (out / "report.md").write_text(text, encoding="utf-8")
         return out / "report.md"
-    sweep.runs.to_parquet(out / "runs.parquet", index=False)
+    _as_table(sweep.runs).to_parquet(out / "runs.parquet", index=False)
     summary = summary_table(sweep.runs, by=sweep.by, keys=sweep.params)
     summary.to_csv(out / "summary.csv", index=False)
     public = public_money_table(sweep.runs, by=sweep.by, match=sweep.params,
                                 first_year=sweep.policy_start, comparator=comparator)
+    for stale in ("public_money.csv", "public_money.png"):  # an earlier report's
+        (out / stale).unlink(missing_ok=True)
     if not public.empty:
         public.to_csv(out / "public_money.csv", index=False)
     figs, notes = figures(sweep, public)
