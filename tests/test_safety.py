@@ -325,3 +325,21 @@ def test_report_removes_an_earlier_reports_public_money_files(tmp_path):
     assert (root / "report" / "report.md").is_file()
     assert not (root / "report" / "public_money.csv").exists()
     assert not (root / "report" / "public_money.png").exists()
+
+
+def test_a_sweep_job_whose_folder_is_busy_is_refused_alone(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "seed=1,2", *QUICK, "output.villages=false", f"hydra.sweep.dir={sweep}",
+            "hydra.launcher.n_jobs=2"]
+    assert zq_sim(tmp_path, *args).returncode == 0
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    busy = jobs[0]
+    (busy / "summary.json").unlink()  # unfinished: a rerun would take it on...
+    with folder.locked(busy):  # ...but another run is writing into it
+        before = snapshot(busy)
+        result = zq_sim(tmp_path, *args, "resume=true")
+        assert snapshot(busy) == before
+    assert result.returncode == 1, result.stderr
+    assert "1 job(s) not run" in result.stderr and busy.name in result.stderr
+    assert not (busy / "FAILED.txt").exists()
+    assert (jobs[1] / "summary.json").is_file()

@@ -12,8 +12,13 @@ Configured in ``conf/config.yaml`` under ``hydra.callbacks``. Hydra calls them a
 - A sweep shows one progress bar over its jobs (tqdm), fed by the ``summary.json`` and
   ``FAILED.txt`` files that finished jobs leave in the sweep folder.
 
-Only failures that reach Hydra as exceptions are recorded; a task that calls ``sys.exit`` (or a
-worker that dies) bypasses Hydra's job bookkeeping and stops the sweep.
+- A job refused because its folder holds a finished run, or another run is writing into it
+  (zq_sim.folder), adds nothing to its folder (no FAILED.txt, no log line): it is noted in the
+  sweep folder, listed when the sweep ends, and the command exits with status 1.
+
+Only failures that reach Hydra as exceptions are recorded here; a task that calls ``sys.exit``
+bypasses Hydra's job bookkeeping. A worker that dies (killed, out of memory) is handled by the
+launcher (hydra_plugins/zq_sim_launcher), which writes the lost job's FAILED.txt.
 """
 
 from __future__ import annotations

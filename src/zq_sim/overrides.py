@@ -12,6 +12,7 @@ bad value in one line.
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -233,19 +234,24 @@ def check(argv: list[str]) -> list[str]:
                                                         .split("@")[0])]
         configs, errors = [], []
         try:
-            configs.append(_typed(compose(config_name="config", overrides=task_fixed)))
+            task_base = compose(config_name="config", overrides=task_fixed)
+            configs.append(_typed(task_base))
         except Exception as exc:  # noqa: BLE001
             return [describe(exc)]
         for o in swept:
             for value in _values(o):
                 setting = f"{o.get_key_element()}={value}"
                 try:
-                    configs.append(_typed(compose(config_name="config",
-                                                  overrides=[*task_fixed, setting]),
-                                          check_ranges=False))
+                    if o.key_or_group in GROUPS or o.package is not None:
+                        cfg = compose(config_name="config", overrides=[*task_fixed, setting])
+                    else:  # a setting: typed on a copy (composing again costs ~50 ms a value)
+                        cfg = copy.deepcopy(task_base)
+                        OmegaConf.update(cfg, o.key_or_group, None if value == "null" else value)
+                    configs.append(_typed(cfg, check_ranges=False))
                 except Exception as exc:  # noqa: BLE001
-                    errors.append(f"{setting}: {describe(exc)}" if not describe(exc).startswith(
-                        o.key_or_group) else describe(exc))
+                    line = describe(exc)
+                    errors.append(line if line.startswith(o.key_or_group) else
+                                  f"{setting}: {line}")
         if errors:
             return errors
         out = OmegaConf.select(base, "hydra.sweep.dir" if sweeping else "hydra.run.dir")
