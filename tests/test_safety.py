@@ -343,3 +343,13 @@ def test_a_sweep_job_whose_folder_is_busy_is_refused_alone(tmp_path):
     assert "1 job(s) not run" in result.stderr and busy.name in result.stderr
     assert not (busy / "FAILED.txt").exists()
     assert (jobs[1] / "summary.json").is_file()
+
+
+def test_a_read_only_output_folder_is_refused(tmp_path, monkeypatch):
+    from zq_sim import overrides
+
+    (tmp_path / "ro").mkdir()
+    # the tests may run as root, for whom no folder is read-only: ask os.access to say it is
+    monkeypatch.setattr(overrides.os, "access", lambda path, mode: Path(path) != tmp_path / "ro")
+    assert "is not writable" in overrides._writable(tmp_path / "ro" / "run")
+    assert overrides._writable(tmp_path / "elsewhere" / "run") is None

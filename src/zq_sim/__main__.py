@@ -1,9 +1,10 @@
 """Command line: ``python -m zq_sim [+scenario=NAME] [key=value ...]`` (Hydra).
 
-A thin wrapper around :func:`zq_sim.run.run`: it checks the scenario, experiment and model
-names and a single run's settings before Hydra starts (so a typo gets one line naming the
-field and the choices), turns Hydra's config into the typed ``RunConfig`` and writes into
-Hydra's output folder.
+A thin wrapper around :func:`zq_sim.run.run`. Before Hydra starts, :func:`zq_sim.overrides.check`
+checks every setting of the command line (so a typo gets one line naming the field and what is
+allowed, and a sweep with a bad value starts no job). In each job, the output folder is checked
+and locked (:mod:`zq_sim.folder`) before anything is written into it; then ``.hydra/`` is
+written, Hydra's config is turned into the typed ``RunConfig`` and the run writes its outputs.
 """
 
 from __future__ import annotations

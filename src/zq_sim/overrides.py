@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -175,8 +176,6 @@ def _typed(cfg, check_ranges: bool = True):
 
 def _writable(path: Path) -> str | None:
     """An error line if outputs cannot be written at ``path`` (a folder, maybe not there yet)."""
-    import os
-
     path = Path(path).absolute()
     probe = path
     while not probe.exists() and probe != probe.parent:
