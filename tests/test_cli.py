@@ -99,6 +99,13 @@ BAD = {
     "+scenario@_global_=../../x": ["../../x", "baseline"],
     "+scenario@policy=baseline": ["@_global_"],
     "seed=1,2": ["-m"],
+    "=5": ["needs a name"],
+    "seed=nan": ["seed"],
+    "policy.pv.subsidy=nan": ["policy.pv.subsidy", "finite"],
+    "policy.land.service_fee_multiplier=1e308": ["policy.land.service_fee_multiplier",
+                                                 "[0, 100]"],
+    "model.contracts_per_village=1e300": ["model.contracts_per_village", "500"],
+    "seed=99999999999999999999999": ["seed", "9223372036854775807"],
 }
 
 

@@ -75,6 +75,8 @@ def check_key(override) -> str | None:
     if _is_hydra(key):
         return None
     text = override.input_line
+    if not key:
+        return f"{text}: a setting needs a name (key=value)"
     if key in GROUPS and (package is not None or key in ADDED_GROUPS or "/" in key):
         if override.is_delete():
             return f"{text}: a config group cannot be removed"
