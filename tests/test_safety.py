@@ -288,36 +288,44 @@ def yaml_seed(job: Path) -> str:
 
 
 # ------------------------------------------------------------------------ the report's inputs
-def _report_jobs(tmp_path: Path, overrides: list[list[str]]) -> Path:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_report import make_job
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("sweep")
+    result = zq_sim(tmp, "-m", "seed=1,2,3", *QUICK, "output.villages=false",
+                    "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={tmp / 'sweep'}")
+    assert result.returncode == 0, result.stderr
+    return tmp / "sweep"
 
-    for num, o in enumerate(overrides):
-        make_job(tmp_path, num, o, "baseline")
-    return tmp_path
+
+def _copy_sweep(small_sweep: Path, tmp_path: Path) -> tuple[Path, list[Path]]:
+    import shutil
+
+    root = tmp_path / "sweep"
+    shutil.copytree(small_sweep, root)
+    return root, sorted(p for p in root.iterdir() if p.is_dir())
 
 
-def test_report_takes_a_seed_beyond_int64_and_a_null_summary(tmp_path):
+def test_report_takes_a_seed_beyond_int64_and_a_null_summary(small_sweep, tmp_path):
     import pandas as pd
 
     from zq_sim import report
 
-    root = _report_jobs(tmp_path, [[f"seed={2**64 + 1}", "+scenario=baseline"],
-                                   ["seed=3", "+scenario=baseline"],
-                                   ["seed=4", "+scenario=baseline"]])
-    (sorted(root.glob("2_*"))[0] / "summary.json").write_text("null")
+    root, jobs = _copy_sweep(small_sweep, tmp_path)
+    overrides = jobs[0] / ".hydra" / "overrides.yaml"
+    overrides.write_text(overrides.read_text().replace("seed=1", f"seed={2**64 + 1}"))
+    (jobs[2] / "summary.json").write_text("null")
     report.main([str(root), "--no-progress"])
     runs = pd.read_parquet(root / "report" / "runs.parquet")
     assert str(2**64 + 1) in set(runs["root_seed"].astype(str))
-    jobs = pd.read_csv(root / "report" / "jobs.csv")
-    (reason,) = jobs.loc[jobs["status"] != "ok", "reason"]
+    table = pd.read_csv(root / "report" / "jobs.csv")
+    (reason,) = table.loc[table["status"] != "ok", "reason"]
     assert "not a JSON object" in reason
 
 
-def test_report_removes_an_earlier_reports_public_money_files(tmp_path):
+def test_report_removes_an_earlier_reports_public_money_files(small_sweep, tmp_path):
     from zq_sim import report
 
-    root = _report_jobs(tmp_path, [["+scenario=baseline"]])  # nothing to compare with
+    root, _ = _copy_sweep(small_sweep, tmp_path)  # one scenario: nothing to compare with
     (root / "report").mkdir()
     for stale in ("public_money.csv", "public_money.png"):
         (root / "report" / stale).write_text("from an earlier report")
