@@ -59,7 +59,7 @@ HORIZON_METRICS = (
 
 
 class RunFailed(RuntimeError):
-    """A run that cannot give a valid result (a non-finite output, more than the machine holds)."""
+    """A run that cannot give a valid result (a non-finite output)."""
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
@@ -161,7 +161,10 @@ def locate_nonfinite(cfg: RunConfig, seed: int, year: int) -> str:
     """
     model = ZhaoqingModel(cfg, seed=seed)
     found: list[str] = []
-    for stage in _schedule():
+    stages = _schedule()
+    if not stages:
+        return "a stage of the model (its schedule, ZhaoqingModel.step, could not be read)"
+    for stage in stages:
         method = getattr(model, stage)
 
         def traced(method=method, stage=stage):
@@ -315,16 +318,6 @@ class TableStream:
             self._writer = None
         if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
-
-
-def write_outputs(out_dir: Path, summary: dict, timeseries: pd.DataFrame,
-                  panel: pd.DataFrame | None) -> None:
-    """Write the run's files from whole tables; summary.json last."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _atomic(out_dir / "timeseries.parquet", lambda p: timeseries.to_parquet(p, index=False))
-    if panel is not None and not panel.empty:
-        _atomic(out_dir / "villages.parquet", lambda p: panel.to_parquet(p, index=False))
-    write_summary(out_dir, summary)
 
 
 def write_summary(out_dir: Path, summary: dict) -> None:
