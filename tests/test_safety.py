@@ -121,14 +121,15 @@ def test_sweep_rerun_leaves_finished_job_folders_untouched(tmp_path):
     assert first.returncode == 0, first.stderr
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
     assert len(jobs) == 2
-    before = {job: snapshot(job) for job in jobs}
+    before = snapshot(sweep)  # the jobs' folders and the sweep's multirun.yaml
     # the same job folders (the seed is not in their names), another config: refused
     again = zq_sim(tmp_path, *[a.replace("seed=1,2", "seed=3,4") for a in args])
     assert again.returncode == 1, again.stderr
     assert "2 job(s) not run" in again.stderr
+    assert snapshot(sweep) == before
     resumed = zq_sim(tmp_path, *args, "resume=true")
     assert resumed.returncode == 0, resumed.stderr
-    assert {job: snapshot(job) for job in jobs} == before
+    assert snapshot(sweep) == before
 
 
 def test_an_existing_empty_folder_survives_an_error(tmp_path):

@@ -24,6 +24,7 @@ launcher (hydra_plugins/zq_sim_launcher), which writes the lost job's FAILED.txt
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import sys
 import threading
@@ -155,11 +156,13 @@ class SweepMonitor(Callback):
         self._stop: threading.Event | None = None
         self._thread: threading.Thread | None = None
         self._started = 0.0
+        self._multirun_yaml: tuple[Path, bytes, int, int] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle for the workers without the launching process's thread."""
         return {"progress": self.progress, "poll_seconds": self.poll_seconds,
-                "_stop": None, "_thread": None, "_started": self._started}
+                "_stop": None, "_thread": None, "_started": self._started,
+                "_multirun_yaml": None}
 
     # ------------------------------------------------------------------ jobs (in the worker)
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -199,10 +202,18 @@ class SweepMonitor(Callback):
 
     # ------------------------------------------------------------------ sweep (launcher side)
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Start the progress bar."""
+        """Keep the sweep folder's multirun.yaml as it is, and start the progress bar."""
         self._started = time.time() - 1.0  # file times can be coarser than the clock
         for note in (REFUSED, SKIPPED):
             (Path(config.hydra.sweep.dir) / note).unlink(missing_ok=True)
+        # Hydra's sweeper rewrites multirun.yaml before it launches the jobs; a sweep that runs
+        # no job (all refused or skipped) puts the old one back (on_multirun_end)
+        kept = Path(config.hydra.sweep.dir) / "multirun.yaml"
+        try:
+            st = kept.stat()
+            self._multirun_yaml = (kept, kept.read_bytes(), st.st_atime_ns, st.st_mtime_ns)
+        except OSError:
+            self._multirun_yaml = None
         if not self.progress:
             return
         self._stop = threading.Event()
@@ -225,6 +236,9 @@ class SweepMonitor(Callback):
                 if stopping:
                     return
 
+    def _restore_multirun_yaml(self) -> None:
+        _restore(self._multirun_yaml)
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Stop the bar; list failed jobs and exit with status 1 if there are any."""
         if self._stop is not None and self._thread is not None:
@@ -236,6 +250,11 @@ class SweepMonitor(Callback):
         refused_file = sweep_dir / REFUSED
         refused = sorted(set(refused_file.read_text(encoding="utf-8").split())) \
             if refused_file.is_file() else []
+        ran = any(p.stat().st_mtime >= self._started for p in sweep_dir.rglob(DONE))
+        for note in (REFUSED, SKIPPED):  # the progress bar's notes: not left in the folder
+            (sweep_dir / note).unlink(missing_ok=True)
+        if not ran and not failed:
+            self._restore_multirun_yaml()
         if not failed and not refused:
             return
         lines = []
@@ -246,12 +265,25 @@ class SweepMonitor(Callback):
             lines += [f"Each folder's {FAILED} says why and how to reproduce it. The report "
                       f"collects the rest:  python -m zq_sim.report {sweep_dir}"]
         if refused:
-            lines += [f"zq_sim: {len(refused)} job(s) not run: their folders hold finished runs, "
-                      f"left untouched (resume=true skips them; or choose another "
-                      f"hydra.sweep.dir):"]
+            lines += [f"zq_sim: {len(refused)} job(s) not run: their folders hold finished runs "
+                      f"(or another run is writing into them), left untouched (resume=true skips "
+                      f"finished ones; or choose another hydra.sweep.dir):"]
             lines += [f"  {name}" for name in refused]
         print("\n".join(lines), file=sys.stderr)
         sys.exit(1)
+
+
+def _restore(kept: tuple[Path, bytes, int, int] | None) -> None:
+    """Put a file back as it was (its bytes and times)."""
+    if kept is None:
+        return
+    path, content, atime, mtime = kept
+    try:
+        if not path.is_file() or path.read_bytes() != content:
+            path.write_bytes(content)
+        os.utime(path, ns=(atime, mtime))
+    except OSError as exc:
+        log.error("could not put %s back: %s", path, exc)
 
 
 def _first_error(path: Path) -> str:
