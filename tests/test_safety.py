@@ -150,7 +150,10 @@ def test_a_non_finite_output_stops_the_run_naming_column_year_and_stage(monkeypa
     cfg = RunConfig()
     cfg.replicates, cfg.years.end, cfg.output.progress = 1, 2025, False
     cfg.policy.land.service_fee_multiplier = 1e308  # beyond its bound: validation is skipped
+    from zq_sim import model as model_module
+
     monkeypatch.setattr(run_module, "validate", lambda c: c)
+    monkeypatch.setattr(model_module, "validate", lambda c: c)  # the model checks its config too
     with pytest.raises(run_module.RunFailed) as info:
         run_module.run(cfg, tmp_path / "run", echo=None)
     message = str(info.value)

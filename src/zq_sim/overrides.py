@@ -21,8 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from zq_sim.config import ConfigError, describe_fields
+from zq_sim.paths import CONF_DIR
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 #: Config groups a command line may choose (conf/<group>/NAME.yaml).
 GROUPS = ("scenario", "experiment", "model")
 #: Groups that are not in conf/config.yaml's defaults list: chosen with ``+``.

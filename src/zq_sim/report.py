@@ -783,6 +783,9 @@ def _remove_earlier_report(out: Path) -> None:
             if "/" not in name and name.endswith(".png"):
                 (out / name).unlink(missing_ok=True)
         manifest.unlink()
+    # what reports of earlier versions wrote and this one no longer does
+    for legacy in ("public_money.csv", "public_money.png"):
+        (out / legacy).unlink(missing_ok=True)
 
 
 def _write(doc: Document, out: Path) -> Path:
