@@ -664,14 +664,16 @@ def figures(a: Analysis) -> tuple[list[FigureSpec], list[str]]:
     elif "p90_operating_income" in runs:
         out.append(FigureSpec(
             "income_distribution", "Village income in the last year",
-            "**Drawn from the time series, not the village panel**: the jobs wrote no "
-            "villages.parquet (output.villages=false), so the spread over villages is shown by "
+            "**Drawn from the time series, not the village panel**: no job left a readable "
+            "villages.parquet (run with output.villages=false, or the file is damaged: see "
+            "jobs.csv), so the spread over villages is shown by "
             "the yearly 10th, 50th and 90th percentiles of operating income, averaged over "
             "replicates.",
             lambda: plotting.plot_income_percentiles(runs, by=by, colors=a.colors)))
-        notes.append("County-by-county figure not drawn: it needs the village panel, and these "
-                     "jobs ran with output.villages=false. Re-run the sweep with "
-                     "output.villages=true to get it.")
+        notes.append("County-by-county figure not drawn: it needs the village panel, and no "
+                     "job left a readable villages.parquet (output.villages=false, or a damaged "
+                     "file: jobs.csv says which). Re-run the sweep with output.villages=true to "
+                     "get it.")
     out += _heatmaps(sweep, notes)
     return out, notes
 
