@@ -76,3 +76,17 @@ def test_unknown_parameter_is_a_clear_error():
 
     with pytest.raises(ConfigError, match="model.nosuch"):
         with_values(RunConfig(), {"model.nosuch": 1.0})
+
+
+def test_a_non_finite_reported_value_is_refused_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "zq_sim.calibrate", "calibration.quick=true",
+         "+calibration.targets.premium_rate=nan", f"hydra.run.dir={tmp_path / 'cal'}"],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "zq_sim.calibrate: error: calibration.targets.premium_rate = nan: give a finite, "
+        "non-zero reported value (the fit divides by it)"]

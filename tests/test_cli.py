@@ -88,6 +88,24 @@ BAD = {
     "population.scale=0": ["population.scale"],
     "+experiment=nosuch": ["experiment", "scenario_comparison"],
     "model=nosuch": ["model", "calibrated", "priors"],
+    "+policy.three_assets.platform_coverag=0.9": [
+        "policy.three_assets.platform_coverag:", "nearest known setting is "
+        "policy.three_assets.platform_coverage"],
+    "++model.contracts_per_villag=3": ["model.contracts_per_villag:",
+                                       "model.contracts_per_village"],
+    "~seed": ["~seed", "cannot be removed"],
+    "+seed=3": ["seed", "without +"],
+    "scenario=land_transfer": ["+scenario=land_transfer"],
+    "+scenario@_global_=../../x": ["../../x", "baseline"],
+    "+scenario@policy=baseline": ["@_global_"],
+    "seed=1,2": ["-m"],
+    "=5": ["needs a name"],
+    "seed=nan": ["seed"],
+    "policy.pv.subsidy=nan": ["policy.pv.subsidy", "finite"],
+    "policy.land.service_fee_multiplier=1e308": ["policy.land.service_fee_multiplier",
+                                                 "[0, 100]"],
+    "model.contracts_per_village=1e300": ["model.contracts_per_village", "500"],
+    "seed=99999999999999999999999": ["seed", "9223372036854775807"],
 }
 
 
@@ -142,3 +160,36 @@ def test_sweep_rerun_refuses_finished_jobs_and_resume_skips_them(tmp_path):
                              text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.count("skipped (resume)") == 2
+
+
+@pytest.mark.parametrize(("values", "bad"), [
+    (["-m", "seed=1,abc,xyz"], ["abc", "xyz"]),
+    (["-m", "+scenario=baseline,nosuch"], ["nosuch"]),
+    (["-m", "seed=1,2", "policy.pv.subsidy=2"], ["policy.pv.subsidy"]),  # in every job
+    (["-m", "+policy.pv.subsid=0.5,0.6"], ["policy.pv.subsidy"]),
+    (["+experiment=coverage_by_push", "policy.companies.formation_push=-1"],
+     ["policy.companies.formation_push"]),
+])
+def test_sweep_with_bad_values_refuses_before_starting(values, bad, tmp_path):
+    sweep = tmp_path / "sweep"
+    result = subprocess.run(
+        [sys.executable, "-m", "zq_sim", *values, "replicates=1", "years.end=2024",
+         f"hydra.sweep.dir={sweep}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == len(bad), result.stderr
+    for line, word in zip(lines, bad, strict=True):
+        assert line.startswith("zq_sim: error:") and word in line, line
+    assert "Traceback" not in result.stderr
+    assert not sweep.exists()  # nothing started
+
+
+def test_output_folder_that_cannot_be_made(tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    result = subprocess.run(
+        [sys.executable, "-m", "zq_sim", "replicates=1", "years.end=2024",
+         f"hydra.run.dir={tmp_path / 'a_file' / 'run'}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "is not a folder" in lines[0], result.stderr

@@ -31,17 +31,20 @@ BAD = [
     ("policy.three_assets.platform_coverage", 1.5, "[0, 1]"),
     ("policy.three_assets.platform_coverage", -0.1, "[0, 1]"),
     ("policy.pv.subsidy", 2.0, "[0, 1]"),
-    ("policy.land.service_fee_multiplier", -1.0, "zero or more"),
-    ("policy.companies.seed_capital", -5.0, "zero or more"),
-    ("policy.talent.officials", -1, "zero or more"),
+    ("policy.land.service_fee_multiplier", -1.0, "[0, 100]"),
+    ("policy.land.service_fee_multiplier", 1e308, "[0, 100]"),
+    ("policy.companies.seed_capital", -5.0, "[0, 1e+09]"),
+    ("policy.talent.officials", -1, "[0, 100000]"),
     ("policy.support.gap_share", 1.01, "[0, 1]"),
     ("policy.shock.rent_change", -0.9, "[-0.5, 0.5]"),
     ("replicates", 0, "[1, 100000]"),
-    ("seed", -1, "zero or more"),
+    ("seed", -1, f"[0, {2**63 - 1}]"),
+    ("seed", 2**63, f"[0, {2**63 - 1}]"),
     ("years.end", 2020, "[2023, 2100]"),
     ("years.policy_start", 2022, "[2023, 2100]"),
     ("population.scale", 0, "[1, 10000]"),
     ("model.contracts_per_village", 0.0, "positive"),
+    ("model.contracts_per_village", 1e300, "[1e-12, 500]"),
     ("model.appraisal_ratio", 5.0, "[0.1, 2]"),
     ("model.irregular_share", 1.2, "[0, 1]"),
     ("model.term_min", 0, "[1, 50]"),
@@ -108,3 +111,38 @@ def test_every_field_is_documented():
         if row["name"] == "scenario":
             continue
         assert row["doc"], f"{row['name']} has no doc"
+
+
+def test_every_number_has_an_upper_bound():
+    """A run must be able to execute every allowed value: nothing is unbounded."""
+    for row in describe_fields():
+        if isinstance(row["default"], bool | str):
+            continue
+        assert row["lo"] is not None and row["hi"] is not None, f"{row['name']} has no bounds"
+        assert row["lo"] <= row["default"] <= row["hi"], row["name"]
+
+
+def _extremes():
+    for row in describe_fields():
+        if row["name"].startswith(("model.", "policy.")) and \
+                not isinstance(row["default"], bool | str):
+            for which in ("lo", "hi"):
+                yield row["name"], which, type(row["default"])(row[which])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "which", "value"), list(_extremes()),
+                         ids=[f"{n}-{w}" for n, w, _ in _extremes()])
+def test_a_run_executes_at_every_bound(name, which, value):
+    from zq_sim.run import check_finite, run_replicate
+
+    cfg = _cfg(**{name: value})
+    cfg.years.end = 2025
+    cfg.output.villages = False
+    if name == "model.term_min":
+        cfg.model.term_max = max(cfg.model.term_max, value)
+    if name == "model.term_max":
+        cfg.model.term_min = min(cfg.model.term_min, value)
+    validate(cfg)
+    ts, _ = run_replicate(cfg, 1)
+    check_finite(ts, cfg, 1, 0)  # raises naming the column and stage

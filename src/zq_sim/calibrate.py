@@ -295,6 +295,10 @@ def calibrate(cfg: CalibrateConfig, out_dir: Path, echo=print) -> dict:
                           f"{', '.join(targets)}")
     targets = {k: dict(v, value=s.targets.get(k, v["value"])) for k, v in targets.items()
                if k in TARGET_METRICS and (not s.only_targets or k in s.only_targets)}
+    for name, value in s.targets.items():
+        if not (isinstance(value, int | float) and math.isfinite(value) and value != 0):
+            raise ConfigError(f"calibration.targets.{name} = {value}: give a finite, non-zero "
+                              "reported value (the fit divides by it)")
     floor = {k: v for k, v in targets.items() if v["kind"] == "floor"}
     targets = {k: v for k, v in targets.items() if v["kind"] != "floor"}  # fit_support's job
     support_names = [n for n in s.parameters if n.startswith("policy.support.")]

@@ -12,13 +12,19 @@ Configured in ``conf/config.yaml`` under ``hydra.callbacks``. Hydra calls them a
 - A sweep shows one progress bar over its jobs (tqdm), fed by the ``summary.json`` and
   ``FAILED.txt`` files that finished jobs leave in the sweep folder.
 
-Only failures that reach Hydra as exceptions are recorded; a task that calls ``sys.exit`` (or a
-worker that dies) bypasses Hydra's job bookkeeping and stops the sweep.
+- A job refused because its folder holds a finished run, or another run is writing into it
+  (zq_sim.folder), adds nothing to its folder (no FAILED.txt, no log line): it is noted in the
+  sweep folder, listed when the sweep ends, and the command exits with status 1.
+
+Only failures that reach Hydra as exceptions are recorded here; a task that calls ``sys.exit``
+bypasses Hydra's job bookkeeping. A worker that dies (killed, out of memory) is handled by the
+launcher (hydra_plugins/zq_sim_launcher), which writes the lost job's FAILED.txt.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import sys
 import threading
@@ -37,6 +43,8 @@ log = logging.getLogger(__name__)
 FAILED = "FAILED.txt"
 #: File in the sweep folder listing the jobs refused because their folder holds a finished run.
 REFUSED = ".refused_jobs.txt"
+#: File in the sweep folder listing the jobs skipped with resume=true.
+SKIPPED = ".skipped_jobs.txt"
 #: File a finished job leaves in its folder (written last by zq_sim.run).
 DONE = "summary.json"
 
@@ -96,23 +104,41 @@ def sweep_size(config: DictConfig) -> int | None:
 def finished_jobs(sweep_dir: Path, since: float) -> tuple[int, int]:
     """(finished, failed) jobs of the sweep that started at ``since``.
 
-    A job counts once it has started in this sweep (its ``.hydra/overrides.yaml`` is newer than
-    ``since``; Hydra writes it first) and holds ``summary.json`` or ``FAILED.txt`` (a job
-    skipped with ``resume=true`` keeps its older summary.json and counts at once).
+    A job counts once it holds ``summary.json`` or ``FAILED.txt`` written since ``since``; a job
+    refused or skipped (``resume=true``) leaves its folder untouched and counts through the
+    sweep folder's notes (:data:`REFUSED`, :data:`SKIPPED`).
     """
     done = failed = 0
     try:
-        for marker in sweep_dir.rglob(".hydra/overrides.yaml"):
-            job = marker.parent.parent
-            if marker.stat().st_mtime < since:
-                continue
-            if (job / FAILED).exists():
+        for marker in sweep_dir.rglob(FAILED):
+            if marker.stat().st_mtime >= since:
                 failed += 1
-            elif (job / DONE).exists():
+        for marker in sweep_dir.rglob(DONE):
+            if marker.stat().st_mtime >= since and not (marker.parent / FAILED).exists():
                 done += 1
+        for note in (REFUSED, SKIPPED):
+            if (sweep_dir / note).is_file():
+                done += len((sweep_dir / note).read_text(encoding="utf-8").split())
     except OSError:
         pass
     return done + failed, failed
+
+
+_CREATED: set[str] = set()
+
+
+def created_run_dir(path: Path) -> bool:
+    """Whether this process's single run created its output folder (it did not exist before)."""
+    return str(Path(path).resolve()) in _CREATED
+
+
+def note_job(sweep_dir: str | Path, note: str, name: str) -> None:
+    """Add a job's folder name to a note in the sweep folder (refused or skipped jobs)."""
+    try:
+        with open(Path(sweep_dir) / note, "a", encoding="utf-8") as f:
+            f.write(f"{name}\n")
+    except OSError as exc:
+        log.error("could not note the job in %s: %s", note, exc)
 
 
 class SweepMonitor(Callback):
@@ -130,18 +156,20 @@ class SweepMonitor(Callback):
         self._stop: threading.Event | None = None
         self._thread: threading.Thread | None = None
         self._started = 0.0
+        self._multirun_yaml: tuple[Path, bytes, int, int] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle for the workers without the launching process's thread."""
         return {"progress": self.progress, "poll_seconds": self.poll_seconds,
-                "_stop": None, "_thread": None, "_started": self._started}
+                "_stop": None, "_thread": None, "_started": self._started,
+                "_multirun_yaml": None}
 
     # ------------------------------------------------------------------ jobs (in the worker)
-    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Remove a FAILED.txt left by an earlier sweep into the same folder."""
-        out = OmegaConf.select(config, "hydra.runtime.output_dir")
-        if out:
-            (Path(out) / FAILED).unlink(missing_ok=True)
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Note whether a single run's folder exists yet (an error removes only a new one)."""
+        out = OmegaConf.select(config, "hydra.run.dir")  # resolved once: Hydra caches ${now:}
+        if out and not Path(str(out)).exists():
+            _CREATED.add(str(Path(str(out)).resolve()))
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         """Write FAILED.txt for a failed job; in a sweep, let the other jobs go on."""
@@ -152,17 +180,11 @@ class SweepMonitor(Callback):
         from zq_sim.config import OutputsExist
 
         if isinstance(error, OutputsExist):
-            # the folder holds a finished run: leave it as it is, add nothing to it; note the
-            # refusal in the sweep folder so that the sweep can say so and exit non-zero
-            log.error("job refused: %s", error)
-            sweep = OmegaConf.select(config, "hydra.sweep.dir")
-            if str(OmegaConf.select(config, "hydra.mode")).endswith("MULTIRUN") and sweep:
-                try:
-                    with open(Path(sweep) / REFUSED, "a", encoding="utf-8") as f:
-                        f.write(f"{out.name}\n")
-                except OSError as exc:
-                    log.error("could not note the refusal: %s", exc)
+            # the folder holds a finished run, or another run is writing into it: add nothing to
+            # it (not even a log line); note the refusal in the sweep folder, so that the sweep
+            # can say so and exit non-zero
             if str(OmegaConf.select(config, "hydra.mode")).endswith("MULTIRUN"):
+                note_job(OmegaConf.select(config, "hydra.sweep.dir"), REFUSED, out.name)
                 job_return.status = JobStatus.COMPLETED
                 job_return.return_value = None
             return
@@ -180,9 +202,18 @@ class SweepMonitor(Callback):
 
     # ------------------------------------------------------------------ sweep (launcher side)
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Start the progress bar."""
+        """Keep the sweep folder's multirun.yaml as it is, and start the progress bar."""
         self._started = time.time() - 1.0  # file times can be coarser than the clock
-        (Path(config.hydra.sweep.dir) / REFUSED).unlink(missing_ok=True)
+        for note in (REFUSED, SKIPPED):
+            (Path(config.hydra.sweep.dir) / note).unlink(missing_ok=True)
+        # Hydra's sweeper rewrites multirun.yaml before it launches the jobs; a sweep that runs
+        # no job (all refused or skipped) puts the old one back (on_multirun_end)
+        kept = Path(config.hydra.sweep.dir) / "multirun.yaml"
+        try:
+            st = kept.stat()
+            self._multirun_yaml = (kept, kept.read_bytes(), st.st_atime_ns, st.st_mtime_ns)
+        except OSError:
+            self._multirun_yaml = None
         from zq_sim.sweep_summary import experiment_list_warning
 
         warning = experiment_list_warning(list(OmegaConf.select(config, "hydra.overrides.task")
@@ -211,6 +242,9 @@ class SweepMonitor(Callback):
                 if stopping:
                     return
 
+    def _restore_multirun_yaml(self) -> None:
+        _restore(self._multirun_yaml)
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Stop the bar; list failed jobs and exit with status 1 if there are any."""
         if self._stop is not None and self._thread is not None:
@@ -228,6 +262,11 @@ class SweepMonitor(Callback):
         refused_file = sweep_dir / REFUSED
         refused = sorted(set(refused_file.read_text(encoding="utf-8").split())) \
             if refused_file.is_file() else []
+        ran = any(p.stat().st_mtime >= self._started for p in sweep_dir.rglob(DONE))
+        for note in (REFUSED, SKIPPED):  # the progress bar's notes: not left in the folder
+            (sweep_dir / note).unlink(missing_ok=True)
+        if not ran and not failed:
+            self._restore_multirun_yaml()
         if not failed and not refused:
             return
         lines = []
@@ -238,12 +277,25 @@ class SweepMonitor(Callback):
             lines += [f"Each folder's {FAILED} says why and how to reproduce it. The report "
                       f"collects the rest:  python -m zq_sim.report {sweep_dir}"]
         if refused:
-            lines += [f"zq_sim: {len(refused)} job(s) not run: their folders hold finished runs, "
-                      f"left untouched (resume=true skips them; or choose another "
-                      f"hydra.sweep.dir):"]
+            lines += [f"zq_sim: {len(refused)} job(s) not run: their folders hold finished runs "
+                      f"(or another run is writing into them), left untouched (resume=true skips "
+                      f"finished ones; or choose another hydra.sweep.dir):"]
             lines += [f"  {name}" for name in refused]
         print("\n".join(lines), file=sys.stderr)
         sys.exit(1)
+
+
+def _restore(kept: tuple[Path, bytes, int, int] | None) -> None:
+    """Put a file back as it was (its bytes and times)."""
+    if kept is None:
+        return
+    path, content, atime, mtime = kept
+    try:
+        if not path.is_file() or path.read_bytes() != content:
+            path.write_bytes(content)
+        os.utime(path, ns=(atime, mtime))
+    except OSError as exc:
+        log.error("could not put %s back: %s", path, exc)
 
 
 def _first_error(path: Path) -> str:

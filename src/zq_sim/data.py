@@ -10,6 +10,8 @@ Zhaoqing statistics bureau; targets: the seed article of 2025-01-02).
 from __future__ import annotations
 
 import copy
+import hashlib
+import math
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -22,10 +24,45 @@ DATA_DIR = Path(os.environ.get("ZQ_DATA_DIR", Path(__file__).resolve().parents[2
 
 VILLAGE_KINDS = ("village_committee", "residents_committee")
 REGIONS = ("east", "west")
+#: Counties the model names (model.py): what it needs each for.
+REQUIRED_COUNTIES = {"怀集县": "the Huaiji SOE model (policy.land.soe_push)",
+                     "高要区": "the PV small cut's pilot (policy.pv.adopt_rate_gaoyao)"}
+
+
+#: The files a run reads (their hash is recorded in summary.json and compared on resume).
+RUN_FILES = ("counties.csv", "targets.yaml", "zhaoqing_towns_2023.csv",
+             "zhaoqing_village_units_2023.csv")
 
 
 class DataError(ValueError):
     """A data file that is missing, malformed or inconsistent."""
+
+
+def fingerprint(data_dir: Path | None = None) -> dict:
+    """The data a run uses: its folder and a SHA-256 over the files a run reads.
+
+    Recorded in summary.json (``data``) and compared when a run is resumed, so that outputs made
+    with another data set are never taken for this one's.
+    """
+    data_dir = Path(data_dir if data_dir is not None else DATA_DIR)
+    stamps = []
+    for name in RUN_FILES:
+        try:
+            st = (data_dir / name).stat()
+            stamps.append((name, st.st_mtime_ns, st.st_size))
+        except OSError:
+            stamps.append((name, -1, -1))
+    return {"dir": str(data_dir.resolve()), **_hash_files(str(data_dir), tuple(stamps))}
+
+
+@lru_cache(maxsize=8)
+def _hash_files(data_dir: str, stamps: tuple) -> dict:
+    total = hashlib.sha256()
+    for name, _, size in stamps:
+        total.update(name.encode() + b"\0")
+        if size >= 0:
+            total.update(hashlib.sha256((Path(data_dir) / name).read_bytes()).digest())
+    return {"sha256": total.hexdigest(), "files": [s[0] for s in stamps if s[2] >= 0]}
 
 
 @lru_cache(maxsize=16)
@@ -49,12 +86,17 @@ def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
 
 
 def _numeric(df: pd.DataFrame, path: Path, column: str, lo: float = 0.0,
-             hi: float | None = None) -> pd.Series:
-    """Column as floats; every value must parse and lie in [lo, hi]."""
+             hi: float | None = None, integer: bool = False) -> pd.Series:
+    """Column as floats; every value must parse, be finite and lie in [lo, hi]."""
     values = pd.to_numeric(df[column], errors="coerce")
     for i, (raw, v) in enumerate(zip(df[column], values, strict=True)):
-        if pd.isna(v):
+        if pd.isna(v) or str(raw).strip().lower() in ("nan", "+nan", "-nan"):
             raise DataError(f"{path}: row {i + 2}, column {column}: {raw!r} is not a number")
+        if not math.isfinite(v):
+            raise DataError(f"{path}: row {i + 2}, column {column}: {raw!r} is not a finite "
+                            f"number")
+        if integer and v != int(v):
+            raise DataError(f"{path}: row {i + 2}, column {column}: {raw} is not a whole number")
         if v < lo or (hi is not None and v > hi):
             allowed = f">= {lo:g}" if hi is None else f"in [{lo:g}, {hi:g}]"
             raise DataError(f"{path}: row {i + 2}, column {column}: {raw} must be {allowed}")
@@ -69,9 +111,10 @@ def load_counties(data_dir: Path = DATA_DIR) -> pd.DataFrame:
         if region not in REGIONS:
             raise DataError(f"{path}: row {i + 2}, column region: {region!r} is not one of "
                             f"{', '.join(REGIONS)}")
-    df["rural_residents_10k"] = _numeric(df, path, "rural_residents_10k")
+    # a county of more than 10 million rural residents is a typo (Zhaoqing: 4.1 million people)
+    df["rural_residents_10k"] = _numeric(df, path, "rural_residents_10k", 0.0, 1000.0)
     if {"total_residents_10k", "urbanisation"} <= set(df.columns):
-        total = _numeric(df, path, "total_residents_10k")
+        total = _numeric(df, path, "total_residents_10k", 0.0, 1000.0)
         urban = _numeric(df, path, "urbanisation", 0.0, 1.0)
         implied = total * (1.0 - urban)
         for i, (rural, want) in enumerate(zip(df["rural_residents_10k"], implied, strict=True)):
@@ -82,6 +125,10 @@ def load_counties(data_dir: Path = DATA_DIR) -> pd.DataFrame:
     if df["county"].duplicated().any():
         dup = df.loc[df["county"].duplicated(), "county"].iloc[0]
         raise DataError(f"{path}: column county: {dup} appears twice")
+    for county, why in REQUIRED_COUNTIES.items():
+        if county not in set(df["county"]):
+            raise DataError(f"{path}: column county: {county} is missing; the model needs it "
+                            f"for {why}")
     return df
 
 
@@ -127,6 +174,10 @@ def _load_villages(data_dir: Path, include_residents: bool) -> pd.DataFrame:
         df = df[df["kind"] == "village_committee"]
     if df.empty:
         raise DataError(f"{path}: no villages to simulate")
+    for county, why in REQUIRED_COUNTIES.items():
+        if county not in set(df["county"]):
+            raise DataError(f"{path}: column county: no village of {county}; the model needs "
+                            f"them for {why}")
     return df.reset_index(drop=True)
 
 
@@ -136,7 +187,7 @@ def check_town_counts(villages: pd.DataFrame, towns_path: Path, villages_path: P
     counted = villages.groupby(["town_code", "kind"]).size().unstack(fill_value=0)
     for col, kind in (("village_committees", "village_committee"),
                       ("residents_committees", "residents_committee")):
-        listed = _numeric(towns, towns_path, col)
+        listed = _numeric(towns, towns_path, col, 0.0, 10_000.0, integer=True)
         for i, (code, n) in enumerate(zip(towns["town_code"], listed, strict=True)):
             have = int(counted[kind].get(code, 0)) if kind in counted else 0
             if have != int(n):
@@ -152,9 +203,14 @@ def check_town_counts(villages: pd.DataFrame, towns_path: Path, villages_path: P
 @lru_cache(maxsize=4)
 def _read_yaml_cached(path: str, mtime_ns: int, size: int):
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a UTF-8 text file (byte {exc.start})") from exc
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise DataError(f"{path}: not valid YAML ({exc})") from exc
+        first = " ".join(str(exc).split())
+        raise DataError(f"{path}: not valid YAML ({first})") from exc
 
 
 def load_targets(data_dir: Path = DATA_DIR) -> dict:
@@ -167,8 +223,12 @@ def load_targets(data_dir: Path = DATA_DIR) -> dict:
     if not isinstance(doc, dict) or not isinstance(doc.get("targets"), dict):
         raise DataError(f"{path}: needs a 'targets' mapping")
     for name, t in doc["targets"].items():
-        if not isinstance(t, dict) or not isinstance(t.get("value"), int | float):
+        if not isinstance(t, dict) or not isinstance(t.get("value"), int | float) or \
+                isinstance(t.get("value"), bool):
             raise DataError(f"{path}: target {name}: 'value' must be a number")
+        if not math.isfinite(t["value"]):
+            raise DataError(f"{path}: target {name}: 'value' must be a finite number, not "
+                            f"{t['value']}")
         if t.get("kind") not in ("level", "growth", "floor", "count"):
             raise DataError(f"{path}: target {name}: kind must be level, growth, floor or count")
     return doc

@@ -166,6 +166,8 @@ def parse_overrides(lines: Sequence[str]) -> dict[str, Any]:
             parsed = yaml.safe_load(value) if value != "" else ""
         except yaml.YAMLError:
             parsed = value
+        if isinstance(parsed, int) and not -2**63 <= parsed < 2**63:
+            parsed = value  # beyond a table's integers (a seed above 2**63): kept as text
         out[column_name(key)] = parsed if isinstance(parsed, str | int | float | bool) or \
             parsed is None else value
     return out
@@ -230,6 +232,8 @@ def read_job(job: Path, root: Path) -> tuple[dict, pd.DataFrame | None, pd.DataF
     try:
         ts = pd.read_parquet(job / "timeseries.parquet")
         summary = json.loads((job / "summary.json").read_text(encoding="utf-8"))
+        if not isinstance(summary, dict):
+            raise ValueError(f"summary.json holds {type(summary).__name__}, not a JSON object")
     except Exception as exc:  # noqa: BLE001 - an unreadable job is reported, not fatal
         record.update(status="failed", reason=f"unreadable outputs: {type(exc).__name__}: {exc}")
         return record, None, None
@@ -246,6 +250,16 @@ def read_job(job: Path, root: Path) -> tuple[dict, pd.DataFrame | None, pd.DataF
         except Exception as exc:  # noqa: BLE001
             record["reason"] = f"villages.parquet unreadable ({exc}); time series used"
     return record, ts, villages
+
+
+def _as_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Columns of mixed Python types (a seed too large for an integer among others) as text."""
+    mixed = {c: runs[c] for c in runs.columns if runs[c].dtype == object
+             and runs[c].dropna().map(type).nunique() > 1}
+    if not mixed:
+        return runs
+    return runs.assign(**{c: col.map(lambda v: v if v is None else str(v))
+                          for c, col in mixed.items()})
 
 
 def ordered_unique(values) -> list:
@@ -650,14 +664,16 @@ def figures(a: Analysis) -> tuple[list[FigureSpec], list[str]]:
     elif "p90_operating_income" in runs:
         out.append(FigureSpec(
             "income_distribution", "Village income in the last year",
-            "**Drawn from the time series, not the village panel**: the jobs wrote no "
-            "villages.parquet (output.villages=false), so the spread over villages is shown by "
+            "**Drawn from the time series, not the village panel**: no job left a readable "
+            "villages.parquet (run with output.villages=false, or the file is damaged: see "
+            "jobs.csv), so the spread over villages is shown by "
             "the yearly 10th, 50th and 90th percentiles of operating income, averaged over "
             "replicates.",
             lambda: plotting.plot_income_percentiles(runs, by=by, colors=a.colors)))
-        notes.append("County-by-county figure not drawn: it needs the village panel, and these "
-                     "jobs ran with output.villages=false. Re-run the sweep with "
-                     "output.villages=true to get it.")
+        notes.append("County-by-county figure not drawn: it needs the village panel, and no "
+                     "job left a readable villages.parquet (output.villages=false, or a damaged "
+                     "file: jobs.csv says which). Re-run the sweep with output.villages=true to "
+                     "get it.")
     out += _heatmaps(sweep, notes)
     return out, notes
 
@@ -726,7 +742,7 @@ def write_report(roots: Path | str | Sequence[Path | str], out: Path | str | Non
     if sweep.runs.empty:
         doc = _document(sweep, None, [], ["No job finished: nothing to draw."], used_lang)
         return _write(doc, out)
-    sweep.runs.to_parquet(out / "runs.parquet", index=False)
+    _as_table(sweep.runs).to_parquet(out / "runs.parquet", index=False)
     a = analyse(sweep, years, comparator)
     a.summary.to_csv(out / "summary.csv", index=False)
     for name, table in (("differences.csv", a.diffs), ("cost_effectiveness.csv", a.ce)):
@@ -769,6 +785,9 @@ def _remove_earlier_report(out: Path) -> None:
             if "/" not in name and name.endswith(".png"):
                 (out / name).unlink(missing_ok=True)
         manifest.unlink()
+    # what reports of earlier versions wrote and this one no longer does
+    for legacy in ("public_money.csv", "public_money.png"):
+        (out / legacy).unlink(missing_ok=True)
 
 
 def _write(doc: Document, out: Path) -> Path:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from zq_sim import data
+from zq_sim import data, resources
 from zq_sim.config import RunConfig, validate
 from zq_sim.model import ZhaoqingModel
 
@@ -74,6 +74,10 @@ PATH_METRICS = (
 MILESTONES = (2025, 2027, 2030)
 
 
+class RunFailed(RuntimeError):
+    """A run that cannot give a valid result (a non-finite output)."""
+
+
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
     """Seeds of the replicates, spawned from the root seed (stable as replicates grow)."""
     children = np.random.SeedSequence(seed).spawn(replicates)
@@ -89,7 +93,16 @@ def counterfactual_config(cfg: RunConfig) -> RunConfig:
 
 
 def run_replicate(cfg: RunConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One replicate: (yearly metrics, village panel), with the reform's added income."""
+    """One replicate: (yearly metrics, village panel), with the reform's added income.
+
+    numpy's warnings on overflow and invalid values are silenced: :func:`check_finite` stops a
+    run whose outputs are not finite, naming the stage, in one line.
+    """
+    with np.errstate(all="ignore"):
+        return _run_replicate(cfg, seed)
+
+
+def _run_replicate(cfg: RunConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     model = ZhaoqingModel(cfg, rng=seed, collect_agents=False)
     ts = model.run()
     if cfg.output.counterfactual and cfg.policy.three_assets.reform:
@@ -108,6 +121,105 @@ def run_replicate(cfg: RunConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame
     if not panel.empty:
         panel.insert(0, "seed", seed)
     return ts, panel
+
+
+def first_nonfinite(ts: pd.DataFrame, skip: Iterable[str] = ()) -> tuple[str, int, float] | None:
+    """(column, year, value) of the earliest non-finite number in a time series, or None."""
+    numeric = ts.drop(columns=[c for c in skip if c in ts.columns]).select_dtypes("number")
+    bad = ~np.isfinite(numeric.to_numpy(dtype=float))
+    if not bad.any():
+        return None
+    row = int(np.flatnonzero(bad.any(axis=1))[0])
+    col = int(np.flatnonzero(bad[row])[0])
+    return numeric.columns[col], int(ts["year"].iloc[row]), float(numeric.iat[row, col])
+
+
+def _schedule() -> list[str]:
+    """The stages of ZhaoqingModel.step, in order (the ``self.stage()`` calls of its body)."""
+    import inspect
+    import re
+
+    try:
+        return re.findall(r"self\.(\w+)\(\)", inspect.getsource(ZhaoqingModel.step))
+    except (OSError, TypeError):
+        return []
+
+
+def _nonfinite_state(model: ZhaoqingModel) -> str | None:
+    """The first of the model's numbers (its state tables and accounts) that is not finite."""
+    def scan(value, name: str, depth: int) -> str | None:
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            return name if not np.isfinite(value).all() else None
+        if isinstance(value, float):
+            return name if not math.isfinite(value) else None
+        if isinstance(value, dict) and depth < 3:
+            for k, v in value.items():
+                found = scan(v, f"{name}[{k!r}]", depth + 1)
+                if found:
+                    return found
+        elif depth < 2 and type(value).__module__.startswith("zq_sim") and \
+                hasattr(value, "__dict__"):
+            for k, v in vars(value).items():
+                found = scan(v, f"{name}.{k}", depth + 1)
+                if found:
+                    return found
+        return None
+
+    for name, value in vars(model).items():
+        if not name.startswith("__"):
+            found = scan(value, name.lstrip("_"), 0)
+            if found:
+                return found
+    return None
+
+
+def locate_nonfinite(cfg: RunConfig, seed: int, year: int) -> str:
+    """Which stage first made a number of the model's state non-finite, up to ``year``.
+
+    The replicate is run again, stage by stage; if the state stays finite, the year's metrics
+    (stage collect) made the number from finite state.
+    """
+    model = ZhaoqingModel(cfg, rng=seed, collect_agents=False)
+    found: list[str] = []
+    stages = _schedule()
+    if not stages:
+        return "a stage of the model (its schedule, ZhaoqingModel.step, could not be read)"
+    for stage in stages:
+        method = getattr(model, stage)
+
+        def traced(method=method, stage=stage):
+            method()
+            if not found:
+                where = _nonfinite_state(model)
+                if where:
+                    found.append(f"stage {stage} (model.{where}, {model.year})")
+
+        setattr(model, stage, traced)
+    if _nonfinite_state(model):
+        return f"the set-up of the model ({_nonfinite_state(model)})"
+    with np.errstate(all="ignore"):
+        while model.year < year and not found:
+            model.step()
+    return found[0] if found else "the year's metrics (stage collect), from finite state"
+
+
+def check_finite(ts: pd.DataFrame, cfg: RunConfig, seed: int, index: int) -> None:
+    """Raise RunFailed naming the column, year and stage of a non-finite output."""
+    measured = cfg.output.counterfactual and cfg.policy.three_assets.reform
+    bad = first_nonfinite(ts, skip=() if measured else ("three_assets_added_income",))
+    if bad is None:
+        return
+    column, year, value = bad
+    traced = cfg
+    if column == "three_assets_added_income" and first_nonfinite(
+            ts.drop(columns=[column])) is None:
+        traced = counterfactual_config(cfg)  # the run without the reform went wrong
+    stage = locate_nonfinite(traced, seed, year)
+    raise RunFailed(
+        f"{column} is {value} in {year} (replicate {index}, seed {seed}); the first "
+        f"non-finite number came from {stage}"
+        f"{' of the run without the reform' if traced is not cfg else ''}: the settings are "
+        f"too extreme for the model; move the ones far from their defaults back")
 
 
 def stats(values: Iterable[float]) -> dict[str, float | None]:
@@ -148,6 +260,7 @@ def summarise(cfg: RunConfig, timeseries: pd.DataFrame, seeds: list[int],
         "scenario": cfg.scenario,
         "seeds": seeds,
         "calibrated": cfg.calibrated,
+        "data": data.fingerprint(),
         "calibration_year": cfg.years.calibration,
         "horizon_year": cfg.years.end,
         "targets": {name: stats(r[name] for r in per_rep) for name in TARGET_METRICS},
@@ -183,53 +296,122 @@ def _clean(obj):
     return obj
 
 
-def write_outputs(out_dir: Path, summary: dict, timeseries: pd.DataFrame,
-                  panel: pd.DataFrame | None) -> None:
-    """Write the run's files; summary.json last."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _atomic(out_dir / "timeseries.parquet", lambda p: timeseries.to_parquet(p, index=False))
-    if panel is not None and not panel.empty:
-        _atomic(out_dir / "villages.parquet", lambda p: panel.to_parquet(p, index=False))
+class TableStream:
+    """A parquet file written a replicate at a time (a row group each), renamed into place last.
+
+    Replicates' tables are written as they finish, so that a run holds one replicate's village
+    panel at a time, not every replicate's. Readers see one file, as before.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._writer = None
+        self._schema = None
+        self._tmp: Path | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append one replicate's rows (the first fixes the columns and their types)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            self._schema = table.schema
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
+                                       dir=self.path.parent)
+            os.close(fd)
+            self._tmp = Path(tmp)
+            self._writer = pq.ParquetWriter(tmp, self._schema)
+        else:
+            table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        """Finish the file and rename it into place (nothing if no rows were written)."""
+        if self._writer is None:
+            return
+        self._writer.close()
+        self._writer = None
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp makes owner-only files
+        os.replace(self._tmp, self.path)
+
+    def discard(self) -> None:
+        """Drop what was written (a failed run leaves no half-written file)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+
+
+def write_summary(out_dir: Path, summary: dict) -> None:
+    """Write summary.json (last: its presence means the run is complete)."""
     text = json.dumps(_clean(summary), ensure_ascii=False, indent=2)
-    _atomic(out_dir / "summary.json", lambda p: p.write_text(text, encoding="utf-8"))
+    _atomic(Path(out_dir) / "summary.json", lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def run(cfg: RunConfig, out_dir: Path | None = None, resolved: dict | None = None,
         echo: Callable[[str], None] | None = print, tables: dict | None = None) -> dict:
     """Run every replicate of ``cfg``; write outputs into ``out_dir`` if given; return summary.
 
-    ``tables``, when given, receives the run's tables: ``timeseries`` and ``villages`` (None
-    when the village panel is off).
+    Each replicate's time series and village panel are written as it finishes (one row group
+    of timeseries.parquet and villages.parquet each); only the years that the summary needs are
+    kept in memory, unless ``tables`` is given: it then receives the whole ``timeseries`` and
+    ``villages`` (None when the village panel is off). summary.json is written last.
     """
     validate(cfg)
     # read and check every data file before anything starts (errors name file, row, column)
     data.load_targets()
     data.load_counties()
     data.load_villages(include_residents=cfg.population.include_residents_committees)
+    resources.check(cfg, echo)
     seeds = replicate_seeds(cfg.seed, cfg.replicates)
-    frames, panels = [], []
+    kept_years = {cfg.years.calibration - 1, cfg.years.calibration, *MILESTONES, cfg.years.end}
+    kept, panels = [], []
+    streams = {}
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        streams["ts"] = TableStream(Path(out_dir) / "timeseries.parquet")
+        if cfg.output.villages:
+            streams["panel"] = TableStream(Path(out_dir) / "villages.parquet")
     bar = tqdm(seeds, desc=f"{cfg.scenario}: replicates", unit="rep",
                disable=not cfg.output.progress, leave=False)
-    for i, seed in enumerate(bar):
-        try:
-            ts, panel = run_replicate(cfg, seed)
-        except Exception as exc:
-            raise RuntimeError(
-                f"replicate {i} (seed {seed}) of scenario {cfg.scenario} failed: {exc!r}. "
-                f"It is replicate {i} of root seed {cfg.seed}: rerun the same command with "
-                f"seed={cfg.seed} replicates={i + 1} to reproduce it") from exc
-        frames.append(ts)
-        panels.append(panel)
-    timeseries = pd.concat(frames, ignore_index=True)
-    timeseries.insert(0, "scenario", cfg.scenario)
-    panel = pd.concat(panels, ignore_index=True) if cfg.output.villages else None
-    if panel is not None:
-        panel.insert(0, "scenario", cfg.scenario)
-    summary = summarise(cfg, timeseries, seeds, resolved)
-    if tables is not None:
-        tables.update(timeseries=timeseries, villages=panel)
+    try:
+        for i, seed in enumerate(bar):
+            try:
+                ts, panel = run_replicate(cfg, seed)
+            except Exception as exc:
+                raise RuntimeError(
+                    f"replicate {i} (seed {seed}) of scenario {cfg.scenario} failed: {exc!r}. "
+                    f"It is replicate {i} of root seed {cfg.seed}: rerun the same command with "
+                    f"seed={cfg.seed} replicates={i + 1} to reproduce it") from exc
+            check_finite(ts, cfg, seed, i)
+            ts.insert(0, "scenario", cfg.scenario)
+            kept.append(ts if tables is not None else ts[ts["year"].isin(kept_years)])
+            if "ts" in streams:
+                streams["ts"].write(ts)
+            if cfg.output.villages and not panel.empty:
+                panel.insert(0, "scenario", cfg.scenario)
+                if "panel" in streams:
+                    streams["panel"].write(panel)
+                if tables is not None:
+                    panels.append(panel)
+            del ts, panel
+        timeseries = pd.concat(kept, ignore_index=True)
+        summary = summarise(cfg, timeseries, seeds, resolved)
+        if tables is not None:
+            tables.update(timeseries=timeseries, villages=pd.concat(panels, ignore_index=True)
+                          if panels else None)
+        for stream in streams.values():
+            stream.close()
+    except BaseException:
+        for stream in streams.values():
+            stream.discard()
+        raise
     if out_dir is not None:
-        write_outputs(Path(out_dir), summary, timeseries, panel)
+        write_summary(Path(out_dir), summary)
     if echo is not None:
         echo(format_table(summary))
         if out_dir is not None:

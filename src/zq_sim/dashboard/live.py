@@ -25,8 +25,8 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from zq_sim.__main__ import CONF_DIR, choices
 from zq_sim.config import RunConfig, describe_fields, validate
+from zq_sim.overrides import CONF_DIR, choices
 from zq_sim.run import replicate_seeds, run_replicate
 
 #: The scenario every run is compared with (the 2024 policy mix continued).
