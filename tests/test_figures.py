@@ -29,7 +29,7 @@ def test_readme_shows_only_figures_the_command_makes():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     shown = re.findall(r"\]\(docs/figures/([^)]+\.png)\)", readme)
     assert shown
-    made = {f"{n}.png" for n in figures.SHOWN}
+    made = {f"{n}.png" for n in (*figures.SHOWN, *figures.SCREENSHOTS)}
     assert set(shown) <= made, set(shown) - made
 
 
@@ -57,7 +57,8 @@ def test_model_hash_follows_the_model_files_only(tmp_path):
 def test_figures_command_makes_figures_and_stamp(tmp_path, capsys):
     out = tmp_path / "figs"
     code = figures.main(["--out", str(out), "--replicates", "1", "--end", "2025",
-                         "--scenarios", "baseline,integrated,rent_downturn", "--jobs", "2"])
+                         "--scenarios", "baseline,integrated,rent_downturn", "--jobs", "2",
+                         "--no-screenshots"])
     assert code == 0, capsys.readouterr().err
     stamp = figures.read_stamp(out)
     assert stamp["model_hash"] == figures.model_hash()

@@ -37,6 +37,8 @@ MODEL_FILES = ("src/zq_sim/model.py", "src/zq_sim/agents.py", "src/zq_sim/popula
 #: Figures of the report that the README shows (those a sweep cannot draw are skipped).
 SHOWN = ("weak_income", "own_below", "differences", "cost_effectiveness", "income_sources",
          "support_cost", "income_over_time")
+#: Screenshots in headless Chromium: report.html and the dashboard (scripts/figures_dashboard.py).
+SCREENSHOTS = ("report", "dashboard", "dashboard_full")
 
 
 def model_hash(root: Path = ROOT) -> str:
@@ -74,7 +76,8 @@ def _commit() -> str:
 
 def make_figures(out: Path = FIGURES_DIR, replicates: int = 10, end: int = 2035,
                  scenarios: Sequence[str] = (), years: Sequence[int] = (2027, 2030),
-                 keep: Path | None = None, jobs: int | None = None) -> list[Path]:
+                 keep: Path | None = None, jobs: int | None = None,
+                 screenshots: bool = True) -> list[Path]:
     """Run the scenario comparison, write its report, copy the shown figures and the STAMP.
 
     Args:
@@ -86,6 +89,7 @@ def make_figures(out: Path = FIGURES_DIR, replicates: int = 10, end: int = 2035,
         keep: keep the sweep and its full report in this folder (default: a temporary one,
             removed afterwards).
         jobs: parallel jobs (default: Hydra's, one per core).
+        screenshots: also picture report.html and the dashboard (needs Chromium).
 
     Returns:
         The figure files written.
@@ -122,6 +126,8 @@ def make_figures(out: Path = FIGURES_DIR, replicates: int = 10, end: int = 2035,
             if src.is_file():
                 shutil.copyfile(src, out / f"{name}.png")
                 written.append(out / f"{name}.png")
+        if screenshots:
+            written += _screenshots(out, work / "report" / "report.html")
         stamp = {
             "model_hash": model_hash(),
             "made": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -141,6 +147,27 @@ def make_figures(out: Path = FIGURES_DIR, replicates: int = 10, end: int = 2035,
             shutil.rmtree(work, ignore_errors=True)
 
 
+def _screenshots(out: Path, report_html: Path) -> list[Path]:
+    """Pictures of report.html and of the dashboard, where headless Chromium is installed."""
+    try:
+        from zq_sim.dashboard import browser
+    except ImportError as exc:  # the dashboard extra is not installed
+        print(f"zq_sim.figures: no screenshots ({exc}); install the dashboard extra", flush=True)
+        return []
+    if browser.chromium_path() is None:
+        print("zq_sim.figures: no screenshots: Chromium is not installed "
+              "(Debian: apt-get install chromium)", flush=True)
+        return []
+    shots = [browser.screenshot_html(report_html, out / "report.png", height=1500)]
+    script = ROOT / "scripts" / "figures_dashboard.py"
+    result = subprocess.run([sys.executable, str(script), str(out)], capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"the dashboard screenshots failed:\n{result.stderr[-3000:]}")
+    shots += [out / "dashboard.png", out / "dashboard_full.png"]
+    return shots
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: make the README's figures."""
     parser = argparse.ArgumentParser(
@@ -156,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None,
                         help="keep the sweep and its full report in this folder")
     parser.add_argument("--jobs", type=int, default=None, help="parallel jobs (default: cores)")
+    parser.add_argument("--no-screenshots", action="store_true",
+                        help="skip the screenshots of report.html and the dashboard")
     args = parser.parse_args(argv)
     if args.replicates < 1:
         print(f"zq_sim.figures: error: --replicates = {args.replicates}: give 1 or more",
@@ -181,7 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     matplotlib.use("Agg")
     try:
         written = make_figures(args.out, args.replicates, args.end, scenarios,
-                               keep=args.keep, jobs=args.jobs)
+                               keep=args.keep, jobs=args.jobs,
+                               screenshots=not args.no_screenshots)
     except RuntimeError as exc:
         print(f"zq_sim.figures: error: {exc}", file=sys.stderr)
         return 1

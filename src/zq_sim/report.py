@@ -470,17 +470,6 @@ def _unit_in(metric: str, scale: tuple[float, str] | None = None,
     return {"count": "villages", "area": "mu"}.get(kind, "")
 
 
-def _money_text(yuan: float) -> str:
-    """Yuan as text in 万元 or 亿元 (the report's text is Chinese-capable in any language)."""
-    factor, _ = style.money_scale([yuan])
-    number = style.format_money(yuan, (factor, "")).strip()
-    return f"{number} {'亿元' if factor == 1 / style.YI else '万元'}"
-
-
-def _fmt_value(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
 def _param_doc(name: str) -> str:
     """The documented meaning of a setting (from the config schema), or ''."""
     try:

@@ -92,11 +92,16 @@ def browser_page(url: str, width: int = 1400, height: int = 1000) -> Iterator:
             browser.close()
 
 
-def screenshot_html(html: Path, out: Path, width: int = 1200) -> Path:
-    """A full-page screenshot of a local HTML file (a report.html) in headless Chromium."""
-    with browser_page(Path(html).resolve().as_uri(), width=width, height=800) as page:
+def screenshot_html(html: Path, out: Path, width: int = 1200,
+                    height: int | None = None) -> Path:
+    """A screenshot of a local HTML file (a report.html) in headless Chromium.
+
+    The whole page, or its top ``height`` pixels when given.
+    """
+    with browser_page(Path(html).resolve().as_uri(), width=width,
+                      height=height or 800) as page:
         page.wait_for_load_state("load")
-        page.screenshot(path=str(out), full_page=True)
+        page.screenshot(path=str(out), full_page=height is None)
     return Path(out)
 
 

@@ -15,23 +15,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
+from zq_sim import style
 from zq_sim.dashboard.live import FLOOR, REFERENCE, SOURCES, bands, differences
 from zq_sim.plotting import EAST, county_label
 
-#: Fonts with Chinese glyphs, in order of preference.
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQuanYi Zen Hei",
-             "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei")
 #: Width of every figure (inches): at the page's 110 dpi, the width of its results column.
 WIDTH = 10.5
 #: The baseline's colour, and the colour of the user's settings.
@@ -51,25 +47,8 @@ SOURCE_COLORS = dict(zip(SOURCES, ("#4c72b0", "#c7c7c7", "#55a868", "#8172b2", "
 
 @functools.lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """The name of an installed font with Chinese glyphs, or None.
-
-    Fonts installed after matplotlib built its font cache are found too (the system's font
-    folders are searched for the known CJK families and added).
-    """
-    def known() -> str | None:
-        names = {f.name for f in font_manager.fontManager.ttflist}
-        return next((n for n in CJK_FONTS if n in names), None)
-
-    if (name := known()) is not None:
-        return name
-    for path in font_manager.findSystemFonts():
-        stem = Path(path).name.lower()
-        if any(k in stem for k in ("notosanscjk", "sourcehansans", "wqy", "simhei", "msyh")):
-            try:
-                font_manager.fontManager.addfont(path)
-            except (OSError, RuntimeError, ValueError):
-                continue
-    return known()
+    """The name of an installed font with Chinese glyphs, or None (``style.find_cjk_font``)."""
+    return style.find_cjk_font()
 
 
 def unit(kind: str) -> str:
