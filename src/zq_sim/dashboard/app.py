@@ -236,7 +236,8 @@ def Results(task, scenario: str, replicates: int, year: int):
     with solara.Column(classes=["zq-status-done"]):
         solara.Markdown(
             f"Scenario **{run.label}**, {run.timeseries['seed'].nunique()} replicates, "
-            f"calibrated model; red: this run, grey: the baseline (the 2024 policy mix "
-            f"continued). Money in 万元 (10,000 yuan) or 亿元 (100 million yuan).")
+            f"calibrated model; this run in its scenario's colour (as in the reports), grey: the "
+            f"baseline (the 2024 policy mix continued). Money in 万元 (10,000 yuan) or 亿元 "
+            f"(100 million yuan).")
         Headlines(run, reference, shown)
         Figures(run, reference, shown)

@@ -30,9 +30,8 @@ from zq_sim.plotting import EAST, county_label
 
 #: Width of every figure (inches): at the page's 110 dpi, the width of its results column.
 WIDTH = 10.5
-#: The baseline's colour, and the colour of the user's settings.
+#: The baseline reference's colour (a run takes its scenario's colour, style.color_of).
 REFERENCE_COLOR = "#7f7f7f"
-RUN_COLOR = "#d62728"
 #: What each item of public spending (``public_<item>`` columns) pays for; items not named here
 #: are shown by their column name.
 PUBLIC_ITEMS: dict[str, str] = {
@@ -76,7 +75,9 @@ def _styled(plot: Callable) -> Callable:
 
 
 def _colors(groups: Sequence[str]) -> dict[str, str]:
-    return {g: REFERENCE_COLOR if g == REFERENCE else RUN_COLOR for g in groups}
+    """The baseline reference in grey; a run in its scenario's colour, as in every report."""
+    return {g: REFERENCE_COLOR if g == REFERENCE else style.color_of(g.split()[0])
+            for g in groups}
 
 
 def _groups(table: pd.DataFrame) -> list[str]:
