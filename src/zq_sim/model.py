@@ -18,6 +18,7 @@ import pandas as pd
 from zq_sim import data, metrics
 from zq_sim.agents import LandOperator, StrongVillageCompany, Village
 from zq_sim.config import ConfigError, RunConfig, validate
+from zq_sim.levers import Levers, levers_for
 from zq_sim.mechanisms import assistance, companies, land, pv, three_assets
 from zq_sim.population import Population, build_population
 
@@ -177,11 +178,6 @@ class ZhaoqingModel(mesa.Model):
 
     # ---------------------------------------------------------------- stages
     @property
-    def reform(self) -> bool:
-        """Whether this year is under the policy levers (else 2023 practice)."""
-        return self.year >= self.cfg.years.policy_start
-
-    @property
     def shocked(self) -> bool:
         """Whether the scenario's shocks act this year."""
         return self.year >= self.policy.shock.start
@@ -205,6 +201,7 @@ class ZhaoqingModel(mesa.Model):
                        "support": 0.0}
         self._company_year = companies.CompanyYear()
         self._fixed_assets_start = v.fixed_assets.copy()
+        self.levers: Levers = levers_for(self.year, self.cfg)
 
     def review_weak_list(self) -> None:
         """Every few years from the policy start, list the weak villages (薄弱村).
@@ -214,68 +211,43 @@ class ZhaoqingModel(mesa.Model):
         the city's 150k goal). Companies pay listed villages first; the list does not follow
         every year's income, and a village lifted only by those first payments stays on it.
         """
-        s = self.policy.support
-        since = self.year - self.cfg.years.policy_start
-        if self.reform and since % s.review_years == 0:
+        if self.levers.review_weak_list:
             v = self.villages
             # judged without the weak-first dividends the list itself brought, so that a village
             # lifted only by them keeps its place
-            v.weak = v.prev_operating - v.weak_help < s.weak_line
+            v.weak = v.prev_operating - v.weak_help < self.policy.support.weak_line
 
     def assign_talent(self) -> None:
         """Officials, instructors and managers raise capacity (since 2023: 2023 practice first)."""
-        t, p = self.policy.talent, self.p
-        if self.reform:
-            counts, targeting = (t.officials, t.instructors, t.managers), t.targeting
-        else:  # 2023: the officials sent since 2023, aimed at weak villages (an assumption)
-            counts, targeting = (p.officials_2023, p.instructors_2023, p.managers_2023), "weak"
+        lv = self.levers
         assistance.talent_year(
-            self.villages, officials=counts[0] * self.scale, instructors=counts[1] * self.scale,
-            managers=counts[2] * self.scale, targeting=targeting, p=p,
-            rng=self.streams["talent"])
-
-    def platform_levers(self) -> dict[str, float]:
-        """Coverage, bidders, clean-up, registration and inventory rates for this year."""
-        p, ta = self.p, self.policy.three_assets
-        if not (self.reform and ta.reform):
-            coverage = p.coverage_2023
-            return {"coverage": coverage, "bidders": p.bidders_2023,
-                    "detect_hazard": p.detect_base, "registration": p.discovery_2023,
-                    "discovery": p.discovery_2023}
-        return {
-            "coverage": ta.platform_coverage,
-            "bidders": p.bidders_reform * ta.bidder_reach,
-            "detect_hazard": p.detect_reform * ta.cleanup_intensity,
-            "registration": 1.0 - (1.0 - p.registration_rate) ** ta.cleanup_intensity,
-            "discovery": 1.0 - (1.0 - p.discovery_rate) ** ta.inventory_intensity,
-        }
+            self.villages, officials=lv.officials * self.scale,
+            instructors=lv.instructors * self.scale, managers=lv.managers * self.scale,
+            targeting=lv.talent_targeting, p=self.p, rng=self.streams["talent"])
 
     def run_three_assets(self) -> None:
         """Inventory, clean-up, tendering and rent collection on the three-assets platform."""
         self._platform = three_assets.platform_year(
             self.villages, self.contracts, year=self.year, rent_index=self.rent_index(),
-            p=self.p, rng=self.streams["three_assets"], **self.platform_levers())
+            p=self.p, rng=self.streams["three_assets"], coverage=self.levers.coverage,
+            bidders=self.levers.bidders, detect_hazard=self.levers.detect_hazard,
+            registration=self.levers.registration, discovery=self.levers.discovery)
 
     def transfer_land(self) -> None:
         """Consolidation, household transfers, the Huaiji SOE, the collective's land income."""
-        p, lp = self.p, self.policy.land
-        consolidation = p.consolidation_reform * lp.consolidation_push if self.reform \
-            else p.consolidation_2023
+        lv = self.levers
         land.land_year(
-            self.villages, consolidation=min(consolidation, 1.0),
-            soe_plan=p.soe_plan_mu * (lp.soe_push if self.reform else 1.0) * self.scale,
-            huaiji=self.huaiji, fee=p.service_fee * (lp.service_fee_multiplier if self.reform
-                                                     else 1.0),
-            p=p, rng=self.streams["land"])
+            self.villages, consolidation=lv.consolidation,
+            soe_plan=self.p.soe_plan_mu * lv.soe_push * self.scale, huaiji=self.huaiji,
+            fee=lv.service_fee, p=self.p, rng=self.streams["land"])
 
     def run_companies(self) -> None:
         """Found strong-village companies from the pool, run their business, pay dividends."""
-        p, cp = self.p, self.policy.companies
-        push = cp.formation_push if self.reform else p.formation_2023
+        p, cp, lv = self.p, self.policy.companies, self.levers
+        push = lv.formation_push
         hazards = (p.village_company_hazard * push, p.union_hazard * push,
                    p.town_company_hazard * push)
-        seed_capital = cp.seed_capital if self.reform else p.seed_capital_2023
-        self._spent["companies"] += self._form(hazards, seed_capital)
+        self._spent["companies"] += self._form(hazards, lv.seed_capital)
         years = self.year - self.cfg.years.base
         demand = (p.market_per_village * self.town_size
                   * np.where(self.town_west, p.market_west_factor, 1.0)
@@ -285,7 +257,7 @@ class ZhaoqingModel(mesa.Model):
             self.companies, self.villages, demand=demand, works=works,
             return_shift=cp.return_shock if self.shocked else 0.0,
             failure_multiplier=cp.failure_multiplier if self.shocked else 1.0,
-            weak_first=cp.weak_first and self.reform, weak_amount=cp.weak_first_amount,
+            weak_first=lv.weak_first, weak_amount=cp.weak_first_amount,
             weak_cap=cp.weak_first_cap,
             p=p, rng=self.streams["companies"], year=self.year)
         self._spent["town_works"] += result.works
@@ -294,23 +266,19 @@ class ZhaoqingModel(mesa.Model):
 
     def run_pv(self) -> None:
         """PV adoption (the small cut, pushed in 高要区) and PV income."""
-        p, pp = self.p, self.policy.pv
-        if self.reform:
-            gaoyao = self.villages.county == self.population.counties.index("高要区")
-            adopt = np.where(gaoyao, pp.adopt_rate_gaoyao, pp.adopt_rate)
-        else:
-            adopt = np.full(self.villages.n, p.pv_adopt_2023)
-        subsidy, _ = pv.pv_year(self.villages, adopt=adopt, subsidy=pp.subsidy if self.reform
-                                else 0.0, p=p, rng=self.streams["pv"])
+        lv = self.levers
+        gaoyao = self.villages.county == self.population.counties.index("高要区")
+        adopt = np.where(gaoyao, lv.pv_adopt_gaoyao, lv.pv_adopt)
+        subsidy, _ = pv.pv_year(self.villages, adopt=adopt, subsidy=lv.pv_subsidy, p=self.p,
+                                rng=self.streams["pv"])
         self._spent["pv"] += subsidy
 
     def fund_assistance(self) -> None:
         """Paired-assistance projects (running since 2021: 2023 practice in 2023)."""
-        a = self.policy.assistance
-        fund, targeting = (a.fund, a.targeting) if self.reform else (self.p.assist_fund_2023,
-                                                                      "weak")
+        lv = self.levers
         self._spent["assistance"] += assistance.assistance_year(
-            self.villages, self.projects, fund=fund * self.scale, targeting=targeting,
+            self.villages, self.projects, fund=lv.assist_fund * self.scale,
+            targeting=lv.assist_targeting,
             year=self.year, p=self.p, rng=self.streams["assistance"])
 
     def close_accounts(self) -> None:
@@ -321,7 +289,7 @@ class ZhaoqingModel(mesa.Model):
         shock = np.exp(p.income_shock_sigma * rng.standard_normal(v.n)
                        - p.income_shock_sigma ** 2 / 2)
         v.income["own"] += v.own_base * shock * (1.0 + v.talent)
-        if self.reform and s.enabled:
+        if self.levers.support:
             # budgeted on last year's recurring income less the streams the town knows have
             # ended this year: dividends of companies wound up (it is a party to them) and rents
             # of leases that found no new tenant on its platform
