@@ -157,8 +157,9 @@ def test_a_non_finite_output_stops_the_run_naming_column_year_and_stage(monkeypa
     with pytest.raises(run_module.RunFailed) as info:
         run_module.run(cfg, tmp_path / "run", echo=None)
     message = str(info.value)
-    assert "is nan in 2024" in message and "stage transfer_land" in message
-    assert "income['land']" in message
+    # the fee's multiplier makes the year's levers infinite (levers_for, in begin_year)
+    assert "is nan in 2024" in message and "stage begin_year" in message
+    assert "levers.service_fee" in message
     assert not (tmp_path / "run" / "summary.json").exists()
 
 
