@@ -22,9 +22,9 @@ type-checked and range-checked (:func:`zq_sim.config.validate`), so a bad value 
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -32,6 +32,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from zq_sim.config import ConfigError, RunConfig, describe_fields, validate
+from zq_sim.overrides import nearest_key
 from zq_sim.paths import CONF_DIR
 
 Overrides = Mapping[str, Any] | Sequence[str] | None
@@ -139,12 +140,15 @@ def _first_cause(exc: BaseException) -> str:
 
 
 def _check_key(key: str) -> None:
-    """Refuse a dotted name that is not a setting, naming the nearest one."""
-    known = {d["name"] for d in describe_fields(RunConfig())}
-    if key not in known:
-        near = difflib.get_close_matches(key, sorted(known), n=1)
-        hint = f"; did you mean {near[0]}?" if near else ""
-        raise ConfigError(f"{key}: unknown setting{hint}")
+    """Refuse a dotted name that is not a setting, naming the nearest one (overrides.py's)."""
+    if key not in _settings():
+        raise ConfigError(f"{key}: unknown setting; did you mean {nearest_key(key)}?")
+
+
+@lru_cache(maxsize=1)
+def _settings() -> frozenset[str]:
+    """Dotted names of every setting (the leaves of the schema, not its sections)."""
+    return frozenset(d["name"] for d in describe_fields())
 
 
 def simulate(config: RunConfig | Overrides = None, *, scenario: str | None = None,

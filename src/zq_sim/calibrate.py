@@ -50,6 +50,7 @@ from tqdm import tqdm
 
 from zq_sim import data
 from zq_sim.config import ConfigError, RunConfig, validate
+from zq_sim.paths import ROOT
 from zq_sim.run import (
     TARGET_METRICS,
     replicate_seeds,
@@ -57,8 +58,6 @@ from zq_sim.run import (
     summarise,
     target_values,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass

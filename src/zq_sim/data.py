@@ -19,8 +19,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from zq_sim.paths import ROOT
+
 #: The data folder: $ZQ_DATA_DIR if set, else data/ at the project root.
-DATA_DIR = Path(os.environ.get("ZQ_DATA_DIR", Path(__file__).resolve().parents[2] / "data"))
+DATA_DIR = Path(os.environ.get("ZQ_DATA_DIR", ROOT / "data"))
 
 VILLAGE_KINDS = ("village_committee", "residents_committee")
 REGIONS = ("east", "west")

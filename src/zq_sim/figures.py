@@ -27,7 +27,8 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from zq_sim.paths import ROOT
+
 FIGURES_DIR = ROOT / "docs" / "figures"
 STAMP = "STAMP"
 #: Files whose content is the model's behaviour (globs below the project folder).

@@ -147,6 +147,7 @@ class ZhaoqingModel(mesa.Model):
         self.town_west = np.zeros(n_towns, dtype=bool)
         self.town_west[v.town] = v.west
         self.huaiji = self.villages.county == self.population.counties.index("怀集县")
+        self.gaoyao = self.villages.county == self.population.counties.index("高要区")
         self.year = self.cfg.years.base - 1
         self.records: list[dict] = []
         self.panel: dict[int, dict[str, np.ndarray]] = {}
@@ -267,8 +268,7 @@ class ZhaoqingModel(mesa.Model):
     def run_pv(self) -> None:
         """PV adoption (the small cut, pushed in 高要区) and PV income."""
         lv = self.levers
-        gaoyao = self.villages.county == self.population.counties.index("高要区")
-        adopt = np.where(gaoyao, lv.pv_adopt_gaoyao, lv.pv_adopt)
+        adopt = np.where(self.gaoyao, lv.pv_adopt_gaoyao, lv.pv_adopt)
         subsidy, _ = pv.pv_year(self.villages, adopt=adopt, subsidy=lv.pv_subsidy, p=self.p,
                                 rng=self.streams["pv"])
         self._spent["pv"] += subsidy

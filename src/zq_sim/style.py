@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+from zq_sim.paths import CONF_DIR
 
 #: Scenarios that are shocks to the 2024 mix rather than policies (besides ``kind: shock``).
 SHOCKS = ("rent_downturn", "company_failures")

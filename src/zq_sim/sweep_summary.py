@@ -20,9 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from zq_sim.paths import CONF_DIR
 from zq_sim.style import is_shock
-
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 #: Columns of the comparison: (horizon metric, header, factor, format). Absent ones are skipped.
 COLUMNS = (
