@@ -389,6 +389,20 @@ class OutputConfig:
     progress: bool = _f(True, "show a progress bar over replicates")
 
 
+UNCERTAINTIES = ("replicates", "parameters")
+
+
+@dataclass
+class ParameterSetsConfig:
+    """Which parameter ensemble ``uncertainty=parameters`` draws from, and how."""
+
+    path: str = _f("", "folder of the ensemble (ensemble.csv); empty: "
+                   "experiments/calibration/ensemble")
+    replicates_per_set: int = _f(
+        2, "replicates run with each drawn parameter set (2 or more splits the variance into "
+        "replicate noise and parameter uncertainty)", 1, 1000)
+
+
 @dataclass
 class RunConfig:
     """A whole run: one scenario, several replicates."""
@@ -399,6 +413,11 @@ class RunConfig:
     calibrated: bool = _f(False, "whether model parameters come from a calibration")
     resume: bool = _f(
         False, "skip a run whose folder already holds complete outputs of the same config")
+    uncertainty: str = _f(
+        "replicates", "what the intervals cover: replicate noise at the calibrated parameters "
+        "(replicates), or also parameter uncertainty, each replicate group drawing a parameter "
+        "set from the ensemble (parameters)", choices=UNCERTAINTIES)
+    parameter_sets: ParameterSetsConfig = field(default_factory=ParameterSetsConfig)
     years: YearsConfig = field(default_factory=YearsConfig)
     population: PopulationConfig = field(default_factory=PopulationConfig)
     output: OutputConfig = field(default_factory=OutputConfig)

@@ -74,6 +74,55 @@ PATH_METRICS = (
 MILESTONES = (2025, 2027, 2030)
 
 
+#: Outcomes whose variance summary.json splits into replicate noise and parameter uncertainty.
+VARIANCE_METRICS = ("mean_operating_income", "p10_operating_income", "share_own_below_200k",
+                    "public_spending")
+#: Stream of the run's randomness that draws parameter sets (apart from replicate seeds).
+_SET_STREAM = 0x5E7
+
+
+def parameter_sets(cfg: RunConfig):
+    """(ensemble, set index of each replicate) under ``uncertainty=parameters``; else (None, None).
+
+    Replicates come in groups of ``parameter_sets.replicates_per_set``; each group runs one set
+    drawn by weight from a generator seeded by the run's root seed (so every scenario of a
+    comparison gets the same sets on the same seeds, and the first groups stay the same as
+    replicates are added).
+    """
+    if cfg.uncertainty != "parameters":
+        return None, None
+    from zq_sim import ensemble
+    ens = ensemble.load(cfg.parameter_sets.path or None)
+    per_set = cfg.parameter_sets.replicates_per_set
+    groups = math.ceil(cfg.replicates / per_set)
+    draws = ens.draw(groups, np.random.default_rng(np.random.SeedSequence([cfg.seed,
+                                                                           _SET_STREAM])))
+    return ens, [int(draws[i // per_set]) for i in range(cfg.replicates)]
+
+
+def variance_split(values: pd.Series, groups: pd.Series) -> dict[str, float | None]:
+    """One-way random-effects split of the variance over replicates (ANOVA estimators).
+
+    ``groups`` labels the replicates that share a parameter set. Replicate noise is the pooled
+    within-group variance; parameter uncertainty is the variance of the group means less the
+    noise they still carry, at least zero. None where a group has fewer than 2 replicates.
+    """
+    frame = pd.DataFrame({"v": values.to_numpy(dtype=float), "g": groups.to_numpy()})
+    frame = frame[np.isfinite(frame["v"])]
+    sizes = frame.groupby("g")["v"].size()
+    total = float(frame["v"].var(ddof=1)) if len(frame) > 1 else None
+    if len(sizes) < 2 or sizes.min() < 2:
+        return {"total": total, "replicate_noise": None, "parameters": None,
+                "parameter_share": None}
+    within = float(frame.groupby("g")["v"].var(ddof=1).mean())
+    means = frame.groupby("g")["v"].mean()
+    m = float(len(frame) / len(sizes))
+    between = max(0.0, float(means.var(ddof=1)) - within / m)
+    share = between / (between + within) if between + within > 0 else None
+    return {"total": total, "replicate_noise": within, "parameters": between,
+            "parameter_share": share}
+
+
 class RunFailed(RuntimeError):
     """A run that cannot give a valid result (a non-finite output)."""
 
@@ -266,8 +315,36 @@ def summarise(cfg: RunConfig, timeseries: pd.DataFrame, seeds: list[int],
         "targets": {name: stats(r[name] for r in per_rep) for name in TARGET_METRICS},
         "horizon": {name: stats(last[name]) for name in HORIZON_METRICS},
         "years": years,
+        "uncertainty": uncertainty_block(cfg, timeseries, seeds, shown),
         "config": resolved if resolved is not None else asdict(cfg),
     }
+
+
+def uncertainty_block(cfg: RunConfig, timeseries: pd.DataFrame, seeds: list[int],
+                      years: Iterable[int]) -> dict:
+    """What the intervals cover; under parameter uncertainty, the variance split by source."""
+    if cfg.uncertainty != "parameters" or "parameter_set" not in timeseries:
+        return {"source": "replicates",
+                "note": "intervals over replicates at the calibrated parameters: replicate "
+                        "noise only (uncertainty=parameters adds parameter uncertainty)"}
+    per_set = cfg.parameter_sets.replicates_per_set
+    group = timeseries["seed"].map({s: i // per_set for i, s in enumerate(seeds)})
+    split = {}
+    for name in VARIANCE_METRICS:
+        if name not in timeseries:
+            continue
+        split[name] = {str(y): variance_split(timeseries.loc[timeseries["year"] == y, name],
+                                              group[timeseries["year"] == y])
+                       for y in years}
+    from zq_sim import ensemble
+    ens_dir = cfg.parameter_sets.path or str(ensemble.DEFAULT_DIR)
+    return {"source": "parameters",
+            "note": "intervals over replicates that each run a parameter set drawn from the "
+                    "ensemble: replicate noise and parameter uncertainty together",
+            "ensemble": ens_dir,
+            "sets_drawn": int(timeseries.drop_duplicates("seed")["parameter_set"].nunique()),
+            "replicates_per_set": per_set,
+            "variance": split}
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -368,6 +445,7 @@ def run(cfg: RunConfig, out_dir: Path | None = None, resolved: dict | None = Non
     data.load_villages(include_residents=cfg.population.include_residents_committees)
     resources.check(cfg, echo)
     seeds = replicate_seeds(cfg.seed, cfg.replicates)
+    ens, sets = parameter_sets(cfg)
     kept_years = {cfg.years.calibration - 1, cfg.years.calibration, *MILESTONES, cfg.years.end}
     kept, panels = [], []
     streams = {}
@@ -381,13 +459,18 @@ def run(cfg: RunConfig, out_dir: Path | None = None, resolved: dict | None = Non
     try:
         for i, seed in enumerate(bar):
             try:
-                ts, panel = run_replicate(cfg, seed)
+                rcfg = cfg if ens is None else ens.configure(cfg, sets[i])
+                ts, panel = run_replicate(rcfg, seed)
             except Exception as exc:
                 raise RuntimeError(
                     f"replicate {i} (seed {seed}) of scenario {cfg.scenario} failed: {exc!r}. "
                     f"It is replicate {i} of root seed {cfg.seed}: rerun the same command with "
                     f"seed={cfg.seed} replicates={i + 1} to reproduce it") from exc
             check_finite(ts, cfg, seed, i)
+            if sets is not None:
+                ts.insert(1, "parameter_set", sets[i])
+                if not panel.empty:
+                    panel.insert(1, "parameter_set", sets[i])
             ts.insert(0, "scenario", cfg.scenario)
             kept.append(ts if tables is not None else ts[ts["year"].isin(kept_years)])
             if "ts" in streams:
@@ -479,4 +562,27 @@ def format_table(summary: dict) -> str:
         else:
             text = f"{_fmt(s['mean'], unit)} [{_fmt(s['p05'], unit)}, {_fmt(s['p95'], unit)}]"
         lines.append(f"{name:28} {text}")
+    lines += uncertainty_lines(summary.get("uncertainty") or {})
     return "\n".join(lines)
+
+
+def uncertainty_lines(block: dict) -> list[str]:
+    """What the intervals cover, and the variance split by source, as plain text."""
+    if not block:
+        return []
+    lines = ["", f"Intervals: {block['note']}."]
+    if block.get("source") != "parameters":
+        return lines
+    lines.append(f"{block['sets_drawn']} parameter sets drawn from {block['ensemble']}, "
+                 f"{block['replicates_per_set']} replicates each. Share of the variance over "
+                 "replicates that is parameter uncertainty (the rest is replicate noise):")
+    split = block.get("variance") or {}
+    years = sorted({y for by_year in split.values() for y in by_year})
+    lines.append(f"{'outcome':28} " + " ".join(f"{y:>7}" for y in years))
+    for name, by_year in split.items():
+        cells = []
+        for y in years:
+            share = (by_year.get(y) or {}).get("parameter_share")
+            cells.append(f"{'n/a' if share is None else f'{share:.0%}':>7}")
+        lines.append(f"{name:28} " + " ".join(cells))
+    return lines

@@ -1,0 +1,564 @@
+"""A parameter ensemble consistent with the 2024 targets: ABC-SMC (pyabc) over every declared range.
+
+``python -m zq_sim.ensemble`` (a Hydra app, config ``conf/ensemble.yaml``) draws every uncertain
+parameter of data/priors.csv (and the calibration's policy parameter, the platform coverage of
+2024) from its declared range and keeps the sets whose 2024 run reproduces Zhaoqing's figures,
+by approximate Bayesian computation with sequential Monte Carlo (pyabc):
+
+- summary statistics: each target's relative error in one replicate (as the calibration's
+  moments, data/targets.yaml) and the floor's shortfall (the lowest village's total income below
+  150k, relative), observed at zero; distance: their Euclidean norm;
+- parameters that the 2024 figures do not move (rent growth, company margins, project terms and
+  the like) come out as their prior: they are drawn from their declared ranges, as they must be;
+- the sampler runs a process per core; each task's draws are seeded from ``ensemble.seed``, and
+  each simulation's seed from its parameter values, so the same settings give the same ensemble,
+  serial or parallel.
+
+Outputs, in ``experiments/calibration/ensemble/`` (or the Hydra folder with ``quick=true``):
+``ensemble.csv`` (one row per parameter set, with its weight), ``ensemble.json`` (settings and the
+generations), ``report.md`` with the marginals, the strongest correlations and the targets'
+spread under the ensemble on held-out seeds against the point fit's.
+
+Runs use it with ``uncertainty=parameters`` (run.py): each replicate takes one set, drawn by
+weight; :meth:`Ensemble.configure` applies it to a run's configuration.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+import multiprocessing
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+import pandas as pd
+import yaml
+from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+from scipy import special
+
+from zq_sim import data, space
+from zq_sim.config import ConfigError, RunConfig, validate
+from zq_sim.paths import CONF_DIR, ROOT
+
+#: Where the committed ensemble lives.
+DEFAULT_DIR = ROOT / "experiments" / "calibration" / "ensemble"
+#: The calibrated point (its policy values are applied only where a run keeps them).
+CALIBRATED = CONF_DIR / "model" / "calibrated.yaml"
+
+
+# ------------------------------------------------------------------------------------- loading
+def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out.update(_flatten(value, f"{prefix}{key}."))
+    else:
+        out[prefix[:-1]] = node
+    return out
+
+
+def calibrated_point() -> dict[str, Any]:
+    """The settings conf/model/calibrated.yaml fixes, by dotted name."""
+    with open(CALIBRATED, encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh) or {}
+    doc.pop("calibrated", None)
+    return _flatten(doc)
+
+
+class Ensemble:
+    """Parameter sets consistent with the 2024 targets, each with a weight (they sum to 1)."""
+
+    def __init__(self, sets: pd.DataFrame, meta: dict | None = None) -> None:
+        if "weight" not in sets:
+            sets = sets.assign(weight=1.0 / len(sets))
+        self.weights = sets["weight"].to_numpy(dtype=float)
+        self.weights = self.weights / self.weights.sum()
+        self.sets = sets.drop(columns=["weight"]).reset_index(drop=True)
+        self.meta = meta or {}
+        self._policy_point = {k: v for k, v in calibrated_point().items()
+                              if k.startswith("policy.")}
+
+    def __len__(self) -> int:
+        return len(self.sets)
+
+    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Indices of ``n`` sets drawn by weight (with replacement), from ``rng`` only."""
+        return rng.choice(len(self), size=n, replace=True, p=self.weights)
+
+    def point(self, i: int) -> dict[str, Any]:
+        """Set ``i`` as {dotted setting: value}."""
+        return self.sets.iloc[int(i)].to_dict()
+
+    def configure(self, cfg: RunConfig, i: int) -> RunConfig:
+        """``cfg`` with set ``i`` applied.
+
+        Every ``model.*`` value is applied. A ``policy.*`` value (the 2024 platform coverage,
+        the support rule) is applied only where ``cfg`` keeps the calibrated value: a scenario or
+        an override that sets the lever keeps its own choice.
+        """
+        values = {}
+        for name, value in self.point(i).items():
+            if name.startswith("policy."):
+                calibrated = self._policy_point.get(name)
+                held = space.current(cfg, [_dim(name)])[name]
+                if calibrated is None or not math.isclose(float(held), float(calibrated),
+                                                          rel_tol=1e-6):
+                    continue
+            values[name] = value
+        return space.apply(cfg, values)
+
+
+@functools.cache
+def _dim(name: str) -> space.Dimension:
+    return space.Dimension(name, 0.0, 1.0, "uniform", 0.0, "", "", False, "uncertainty")
+
+
+def exists(path: Path | str | None = None) -> bool:
+    """Whether an ensemble has been built (``ensemble.csv`` in ``path`` or the default folder)."""
+    return (Path(path or DEFAULT_DIR) / "ensemble.csv").is_file()
+
+
+def load(path: Path | str | None = None) -> Ensemble:
+    """The ensemble in ``path`` (default experiments/calibration/ensemble/).
+
+    Raises:
+        ConfigError: no ensemble there, or one that names an unknown setting.
+
+    """
+    folder = Path(path or DEFAULT_DIR)
+    csv = folder / "ensemble.csv"
+    if not csv.is_file():
+        raise ConfigError(f"no parameter ensemble at {csv}: build it with `python -m "
+                          "zq_sim.ensemble`, or run with uncertainty=replicates")
+    sets = pd.read_csv(csv).drop(columns=["set"], errors="ignore")
+    meta_path = folder / "ensemble.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    unknown = [c for c in sets.columns if c != "weight" and not _is_setting(c)]
+    if unknown:
+        raise ConfigError(f"{csv}: columns {unknown} are not settings of zq_sim")
+    return Ensemble(sets, meta)
+
+
+def _is_setting(name: str) -> bool:
+    try:
+        space.current(RunConfig(), [_dim(name)])
+    except AttributeError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------------------ settings
+@dataclass
+class EnsembleSettings:
+    """How the ensemble is built."""
+
+    seed: int = 4242                # root of the sampler's and the simulations' randomness
+    population: int = 200           # particles per generation (the ensemble's size)
+    generations: int = 12           # at most this many generations
+    max_simulations: int = 12_000   # stop when the model has run this often
+    min_epsilon: float = 1.0        # stop when the tolerance (root mean square of the targets'
+    #                                 errors in units of replicate noise) falls below this
+    noise_seeds: int = 30           # seeds on which the replicate noise is measured
+    min_acceptance: float = 0.03    # stop when fewer than this share of proposals is accepted
+    alpha: float = 0.5              # each tolerance is this quantile of the last distances
+    jobs: int = -1                  # processes (-1: one per core)
+    validation_seed: int = 20240101  # held-out seeds for the check (the run seed's family)
+    screen_trajectories: int = 6    # Morris trajectories of the screening (SALib)
+    weak_threshold: float = 1.5     # a parameter whose Morris mu* stays below this (in units of
+    #                                 replicate noise or 5%, whichever is larger) on every 2024
+    #                                 statistic is drawn from its declared range in each run
+    tolerance: float = 0.05         # an error this size counts as one unit of distance at most
+    extra_free: list[str] = field(default_factory=list)  # more parameters for the sampler
+    quick: bool = False             # a smoke run of seconds into the Hydra folder
+    out: str = ""                   # output folder ("" = experiments/calibration/ensemble)
+    overwrite: bool = False         # replace an existing ensemble in the output folder
+
+
+@dataclass
+class EnsembleConfig(RunConfig):
+    """A run configuration plus the ensemble's settings."""
+
+    ensemble: EnsembleSettings = field(default_factory=EnsembleSettings)
+
+
+ConfigStore.instance().store(name="ensemble_schema", node=EnsembleConfig)
+
+
+# --------------------------------------------------------------------------------- the problem
+def dimensions(calibrate_yaml: Path = CONF_DIR / "calibrate.yaml") -> tuple[space.Dimension, ...]:
+    """Every declared uncertainty, and the calibration's parameters that priors.csv lacks."""
+    dims = list(space.uncertainties())
+    have = {d.name for d in dims}
+    params = OmegaConf.to_container(OmegaConf.load(calibrate_yaml))["calibration"]["parameters"]
+    for name, p in params.items():
+        if name not in have:
+            default = space.current(RunConfig(), [_dim(name)])[name]
+            dims.append(space.Dimension(name, float(p["low"]), float(p["high"]), "uniform",
+                                        float(default), "", str(p.get("why", "")), False,
+                                        "uncertainty"))
+    return tuple(dims)
+
+
+def fitted_parameters(calibrate_yaml: Path = CONF_DIR / "calibrate.yaml") -> list[str]:
+    """The calibration's free parameters and the support rule it fits after them."""
+    params = OmegaConf.to_container(OmegaConf.load(calibrate_yaml))["calibration"]["parameters"]
+    return [*params, "policy.support.threshold", "policy.support.gap_share"]
+
+
+def _run_config(cfg: RunConfig) -> RunConfig:
+    """A plain RunConfig copy of ``cfg`` (an app's config carries its own settings besides)."""
+    return copy.deepcopy(RunConfig(**{f.name: getattr(cfg, f.name)
+                                      for f in dataclasses.fields(RunConfig)}))
+
+
+def _key(i: int) -> str:
+    return f"p{i:03d}"
+
+
+def _to_unit(z: np.ndarray) -> np.ndarray:
+    """The probit scale to the unit cube (the standard normal's distribution function)."""
+    return special.ndtr(np.asarray(z, dtype=float))
+
+
+def _from_unit(u: np.ndarray) -> np.ndarray:
+    """The unit cube to the probit scale."""
+    return special.ndtri(np.clip(np.asarray(u, dtype=float), 1e-9, 1 - 1e-9))
+
+
+class Simulator:
+    """One 2024 run at a parameter set, returning the targets' relative errors and the floor's.
+
+    Parameters are on the probit scale (``z``, standard normal under the prior, so that
+    ``ndtr(z)`` is uniform on the unit cube of the declared ranges): the sampler's Gaussian moves
+    never leave the ranges, and the prior's tails are as light as the moves' (a heavier-tailed
+    scale such as the logistic left a handful of particles with all the weight).
+    The ``free`` dimensions are those the sampler moves (the ones the 2024 figures can speak
+    of, found by :func:`screen`); the others are nuisance parameters, drawn from their prior in
+    each simulation from a generator seeded by the free values, so that every kept set is a
+    whole parameter set (free and nuisance values) that can be rebuilt exactly.
+    """
+
+    def __init__(self, base: RunConfig, dims: Sequence[space.Dimension], targets: dict,
+                 salt: int, free: Sequence[int] | None = None,
+                 drawn: Sequence[int] = (), tolerance: float = 0.05) -> None:
+        self.base = _run_config(base)
+        self.base.years.end = self.base.years.calibration
+        self.base.output.villages = False
+        self.base.output.progress = False
+        self.base.output.counterfactual = True
+        self.dims = tuple(dims)
+        self.free = list(range(len(dims)) if free is None else free)
+        self.drawn = list(drawn)
+        self.tolerance = float(tolerance)
+        self.targets = {k: v for k, v in targets.items() if v["kind"] != "floor"}
+        self.floor = next((float(v["value"]) for v in targets.values() if v["kind"] == "floor"),
+                          None)
+        self.salt = int(salt)
+        self.scale: dict[str, float] = {}
+
+    @property
+    def statistics(self) -> list[str]:
+        """The names of the summary statistics."""
+        return list(self.targets) + (["floor"] if self.floor is not None else [])
+
+    def noise(self, seeds: Sequence[int]) -> dict[str, float]:
+        """Each statistic's replicate sd at the base config.
+
+        The distance's scale is the larger of it and ``tolerance`` (5%: the calibration's
+        criterion of a target met).
+        """
+        rows = pd.DataFrame([self.stats(None, seed) for seed in seeds])
+        noise = {n: float(rows[n].std(ddof=1)) for n in rows.columns}
+        self.scale = {n: max(v, self.tolerance) for n, v in noise.items()}
+        return noise
+
+    def _streams(self, theta: np.ndarray) -> list[np.random.SeedSequence]:
+        digest = hashlib.blake2b(np.asarray(theta, dtype=np.float64).tobytes()
+                                 + self.salt.to_bytes(8, "little", signed=True), digest_size=16)
+        return np.random.SeedSequence(int.from_bytes(digest.digest(), "little")).spawn(2)
+
+    def full(self, theta: np.ndarray) -> tuple[np.ndarray, int]:
+        """The parameter vector (probit scale; NaN where held) and the model seed."""
+        nuisance, run = self._streams(theta)
+        draws = np.random.default_rng(nuisance).standard_normal(len(self.dims))
+        z = np.full(len(self.dims), np.nan)
+        z[self.drawn] = draws[self.drawn]
+        z[self.free] = theta
+        return z, int(run.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+    def values(self, z: np.ndarray) -> dict[str, Any]:
+        """The settings at a point of the probit scale (NaN: keep the base config's value)."""
+        z = np.asarray(z, dtype=float)
+        keep = np.flatnonzero(np.isfinite(z))
+        dims = [self.dims[i] for i in keep]
+        return space.point(dims, space.from_unit(dims, _to_unit(z[keep]))[0])
+
+    def stats(self, z: np.ndarray | None, seed: int) -> dict[str, float]:
+        """Relative error of every target and the floor's relative shortfall (0 when held).
+
+        ``z`` gives every dimension (None: the base config unchanged).
+        """
+        from zq_sim.run import run_replicate, target_values
+        cfg = self.base if z is None else space.apply(self.base, self.values(z))
+        ts, _ = run_replicate(cfg, seed)
+        got = target_values(ts, cfg.years.calibration)
+        out = {}
+        for name, t in self.targets.items():
+            value = float(t["value"])
+            err = (got[name] - value) / abs(value)
+            out[name] = float(err) if math.isfinite(err) else 10.0
+        if self.floor is not None:
+            low = float(ts.loc[ts["year"] == cfg.years.calibration, "min_total_income"].iloc[0])
+            out["floor"] = max(0.0, (self.floor - low) / self.floor)
+        return out
+
+    def standardise(self, stats: dict[str, float]) -> dict[str, float]:
+        """Each error over its replicate noise and over the square root of their number.
+
+        The Euclidean distance of these is the root mean square of the errors in units of
+        noise (about 1 at the point fit).
+        """
+        k = math.sqrt(len(stats))
+        return {n: v / (self.scale[n] * k) for n, v in stats.items()}
+
+    def __call__(self, pars: dict) -> dict:
+        """The model for pyabc: free parameters {p000: z, ...} -> standardised statistics."""
+        theta = np.array([pars[_key(i)] for i in range(len(self.free))], dtype=float)
+        z, seed = self.full(theta)
+        return self.standardise(self.stats(z, seed))
+
+
+def screen(sim: Simulator, trajectories: int, seed: int, jobs: int,
+           echo: Callable[[str], None] = print) -> pd.DataFrame:
+    """Morris elementary effects (SALib) of every dimension on the standardised statistics.
+
+    One seed for every point (common random numbers). Returns, per dimension, mu* on each
+    statistic in units of its replicate noise, and ``score``: the largest of them.
+    """
+    from joblib import Parallel, delayed
+    from SALib.analyze import morris as morris_analyze
+    from SALib.sample import morris as morris_sample
+
+    problem = space.salib_problem(sim.dims)
+    u = morris_sample.sample(problem, trajectories, num_levels=4, seed=seed)
+    z = _from_unit(u)
+    echo(f"zq_sim.ensemble: screening {len(sim.dims)} parameters with Morris ({len(u)} runs)")
+    rows = Parallel(n_jobs=jobs)(delayed(sim.stats)(z[i], seed) for i in range(len(u)))
+    frame = pd.DataFrame(rows)
+    table = pd.DataFrame({"parameter": [d.name for d in sim.dims]})
+    for name in frame.columns:
+        y = frame[name].to_numpy(dtype=float) / sim.scale[name]
+        res = morris_analyze.analyze(problem, u, y, num_levels=4, print_to_console=False)
+        table[name] = np.asarray(res["mu_star"], dtype=float)
+    table["score"] = table[list(frame.columns)].max(axis=1)
+    table["moves_most"] = table[list(frame.columns)].idxmax(axis=1)
+    return table.sort_values("score", ascending=False).reset_index(drop=True)
+
+
+def _sampler(jobs: int, seed: int):
+    """A pyabc MappingSampler whose tasks are seeded from ``seed`` (reproducible in parallel)."""
+    from zq_sim.abc_sampler import SeededSampler
+
+    if jobs == 1:
+        return SeededSampler(map, seed), None
+    # spawned workers: the screening's threads (joblib) make fork unsafe
+    pool = multiprocessing.get_context("spawn").Pool(jobs)
+    return SeededSampler(functools.partial(pool.map, chunksize=1), seed), pool
+
+
+def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -> dict:
+    """Run ABC-SMC and write the ensemble, its report and figures into ``out``."""
+    try:
+        import pyabc
+        import SALib  # noqa: F401  (the screening)
+    except ImportError as exc:
+        raise ConfigError(f"building the ensemble needs pyabc and SALib ({exc.name} is "
+                          "missing): pip install -e '.[uncertainty]'") from None
+
+    s = cfg.ensemble
+    if s.population < 10:
+        raise ConfigError(f"ensemble.population = {s.population}: at least 10")
+    if (out / "ensemble.csv").exists() and not s.overwrite:
+        raise ConfigError(f"{out / 'ensemble.csv'} exists: pass ensemble.overwrite=true to "
+                          "replace it, or ensemble.out=<another folder>")
+    jobs = s.jobs if s.jobs > 0 else (multiprocessing.cpu_count() or 1)
+    dims = dimensions()
+    targets = data.load_targets()["targets"]
+    sim = Simulator(cfg, dims, targets, s.seed, tolerance=s.tolerance)
+    names = sim.statistics
+    from zq_sim.run import replicate_seeds
+    noise = sim.noise(replicate_seeds(s.seed + 1, s.noise_seeds))
+    scale = sim.scale
+    echo("zq_sim.ensemble: replicate noise at the point fit (sd of each relative error): "
+         + ", ".join(f"{n} {v:.3f}" for n, v in noise.items()))
+    started = time.time()
+    screened = screen(sim, s.screen_trajectories, s.seed, jobs, echo)
+    fitted = set(fitted_parameters()) | set(s.extra_free)
+    unknown = sorted(fitted - {d.name for d in dims})
+    if unknown:
+        raise ConfigError(f"ensemble.extra_free: {unknown} have no declared range "
+                          "(data/priors.csv)")
+    weak = set(screened.loc[screened["score"] < s.weak_threshold, "parameter"])
+    free = [i for i, d in enumerate(dims) if d.name in fitted]
+    drawn = [i for i, d in enumerate(dims) if d.name in weak and d.name not in fitted]
+    held = [d.name for i, d in enumerate(dims) if i not in set(free) | set(drawn)]
+    sim.free, sim.drawn = free, drawn
+    echo(f"zq_sim.ensemble: the sampler moves the calibration's {len(free)} parameters; "
+         f"{len(drawn)} that the 2024 figures cannot see (screening score below "
+         f"{s.weak_threshold}) are drawn from their declared ranges in every simulation; "
+         f"{len(held)} that move 2024 but are not fitted keep their prior values")
+    prior = pyabc.Distribution(**{_key(i): pyabc.RV("norm", 0.0, 1.0)
+                                  for i in range(len(free))})
+    np.random.seed(s.seed)  # pyabc's own draws in the main process (none expected)
+    sampler, pool = _sampler(jobs, s.seed)
+    work = Path(tempfile.mkdtemp(prefix="zq_abc_"))
+    try:
+        abc = pyabc.ABCSMC(sim, prior, pyabc.PNormDistance(p=2),
+                           population_size=s.population, sampler=sampler,
+                           eps=pyabc.QuantileEpsilon(alpha=s.alpha))
+        abc.new(f"sqlite:///{work / 'abc.db'}", {n: 0.0 for n in names})
+        echo(f"zq_sim.ensemble: ABC-SMC, population {s.population}, {jobs} processes; stops at "
+             f"tolerance {s.min_epsilon}, {s.max_simulations} simulations, acceptance below "
+             f"{s.min_acceptance} or {s.generations} generations")
+        history = abc.run(minimum_epsilon=s.min_epsilon, max_nr_populations=s.generations,
+                          min_acceptance_rate=s.min_acceptance,
+                          max_total_nr_simulations=s.max_simulations)
+        frame, weights = history.get_distribution(m=0, t=history.max_t)
+        pops = history.get_all_populations()
+        generations = [{"t": int(r.t), "epsilon": float(r.epsilon),
+                        "simulations": int(r.samples), "particles": int(r.particles)}
+                       for r in pops.itertuples() if r.t >= 0]
+        dists = history.get_weighted_distances(t=history.max_t)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+        shutil.rmtree(work, ignore_errors=True)
+    theta = frame[[_key(i) for i in range(len(free))]].to_numpy(dtype=float)
+    z = np.array([sim.full(t)[0] for t in theta])
+    values = space.from_unit(dims, _to_unit(np.nan_to_num(z)))
+    base = space.current(sim.base, dims)
+    for j, d in enumerate(dims):
+        if d.name in held:
+            values[:, j] = float(base[d.name])
+    sets = pd.DataFrame(values, columns=[d.name for d in dims])
+    for d in dims:
+        if d.integer:
+            sets[d.name] = sets[d.name].round().astype(int)
+    sets.insert(0, "weight", np.asarray(weights, dtype=float) / float(np.sum(weights)))
+    seconds = time.time() - started
+    ess = float(1.0 / np.sum(sets["weight"].to_numpy() ** 2))
+    meta = {
+        "built": time.strftime("%Y-%m-%d"), "seconds": round(seconds, 1),
+        "settings": OmegaConf.to_container(OmegaConf.structured(s)),
+        "parameters": len(dims), "sets": len(sets), "effective_sets": round(ess, 1),
+        "generations": generations,
+        "final_epsilon": generations[-1]["epsilon"] if generations else None,
+        "final_distance_median": float(np.median(dists["distance"])) if len(dists) else None,
+        "statistics": names, "noise": noise, "scale": scale, "data": data.fingerprint(),
+        "free": [dims[i].name for i in free], "drawn": [dims[i].name for i in drawn],
+        "held": held,
+    }
+    echo(f"zq_sim.ensemble: {len(generations)} generations, "
+         f"{sum(g['simulations'] for g in generations)} simulations in {seconds:.0f} s; "
+         f"final tolerance {meta['final_epsilon']:.3f}; {len(sets)} sets "
+         f"(effective {ess:.0f})")
+    validation = validate_ensemble(sim, sets, s, jobs, echo)
+    meta["validation"] = validation["summary"]
+    from zq_sim import ensemble_report
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
+        tmp_dir = Path(tmp)
+        sets_out = sets.copy()
+        sets_out.insert(0, "set", range(len(sets)))
+        sets_out.to_csv(tmp_dir / "ensemble.csv", index=False, float_format="%.6g")
+        (tmp_dir / "ensemble.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False),
+                                               encoding="utf-8")
+        validation["table"].to_csv(tmp_dir / "validation.csv", index=False,
+                                   float_format="%.6g")
+        screened.to_csv(tmp_dir / "screening.csv", index=False, float_format="%.4g")
+        ensemble_report.write(tmp_dir, dims, sets, meta, validation, calibrated_point(),
+                              screened)
+        for item in tmp_dir.iterdir():
+            item.replace(out / item.name)
+    echo(f"zq_sim.ensemble: wrote {out}")
+    return meta
+
+
+def validate_ensemble(sim: Simulator, sets: pd.DataFrame, s: EnsembleSettings, jobs: int,
+                      echo: Callable[[str], None] = print) -> dict:
+    """Each set on a held-out seed, and the point fit on as many held-out seeds: target spread."""
+    from joblib import Parallel, delayed
+
+    from zq_sim.run import replicate_seeds
+    seeds = replicate_seeds(s.validation_seed, len(sets))
+    dims = sim.dims
+    u = space.to_unit(dims, sets[[d.name for d in dims]].to_numpy(dtype=float))
+    z = _from_unit(u)
+    with Parallel(n_jobs=jobs) as parallel:
+        ens = parallel(delayed(sim.stats)(z[i], seeds[i]) for i in range(len(sets)))
+        fit = parallel(delayed(sim.stats)(None, seed) for seed in seeds)
+    rows = [{"source": "ensemble", "set": i, "seed": seeds[i], **r} for i, r in enumerate(ens)]
+    rows += [{"source": "point fit", "set": -1, "seed": seed, **r} for seed, r in zip(seeds, fit,
+                                                                                    strict=True)]
+    table = pd.DataFrame(rows)
+    summary = {}
+    for name in list(sim.targets) + (["floor"] if sim.floor is not None else []):
+        e, f = table.loc[table.source == "ensemble", name], table.loc[table.source == "point fit",
+                                                                       name]
+        w = sets["weight"].to_numpy()
+        summary[name] = {
+            "ensemble_mean": float(np.average(e, weights=w)),
+            "ensemble_p05": float(np.quantile(e, 0.05)),
+            "ensemble_p95": float(np.quantile(e, 0.95)),
+            "point_mean": float(f.mean()),
+            "point_p05": float(np.quantile(f, 0.05)),
+            "point_p95": float(np.quantile(f, 0.95)),
+        }
+    held_e = float(np.average(table.loc[table.source == "ensemble", "floor"] == 0, weights=w)) \
+        if sim.floor is not None else None
+    held_f = float((table.loc[table.source == "point fit", "floor"] == 0).mean()) \
+        if sim.floor is not None else None
+    echo(f"zq_sim.ensemble: held-out check on {len(seeds)} seeds: floor held on "
+         f"{held_e:.0%} (ensemble) and {held_f:.0%} (point fit)")
+    return {"table": table, "summary": {"targets": summary, "floor_held_ensemble": held_e,
+                                        "floor_held_point": held_f, "seeds": len(seeds)}}
+
+
+# ----------------------------------------------------------------------------------- the app
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="ensemble")
+def app(cfg: DictConfig) -> None:
+    """Hydra entry point."""
+    try:
+        typed: EnsembleConfig = OmegaConf.to_object(cfg)
+        validate(typed)
+        s = typed.ensemble
+        if s.quick:
+            s.population, s.generations, s.max_simulations = 12, 2, 80
+            s.screen_trajectories, s.noise_seeds = 1, 5
+            s.overwrite = True
+            out = Path(HydraConfig.get().runtime.output_dir)
+        else:
+            out = Path(s.out) if s.out else DEFAULT_DIR
+        build(typed, out)
+    except (ConfigError, data.DataError) as exc:
+        print(f"zq_sim.ensemble: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    app()

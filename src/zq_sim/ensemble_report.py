@@ -1,0 +1,277 @@
+"""The parameter ensemble's report: marginals, strongest correlations, the targets' spread.
+
+Written by ``python -m zq_sim.ensemble`` into the ensemble's folder (report.md and PNG figures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from zq_sim import space  # noqa: E402
+
+#: Figures are drawn at this resolution.
+DPI = 150
+
+
+def shrinkage(dims: Sequence[space.Dimension], sets: pd.DataFrame) -> pd.DataFrame:
+    """Per parameter: prior and posterior mean and sd on the unit scale, and their ratio.
+
+    A ratio near 1 says the 2024 figures leave the parameter where its declared range put it;
+    a small ratio says they pin it down.
+    """
+    u = space.to_unit(dims, sets[[d.name for d in dims]].to_numpy(dtype=float))
+    w = sets["weight"].to_numpy(dtype=float)
+    mean = np.average(u, axis=0, weights=w)
+    sd = np.sqrt(np.average((u - mean) ** 2, axis=0, weights=w))
+    prior_sd = 1.0 / np.sqrt(12.0)
+    table = pd.DataFrame({
+        "parameter": [d.name for d in dims],
+        "low": [d.low for d in dims], "high": [d.high for d in dims],
+        "prior_value": [d.default for d in dims],
+        "ensemble_median": [float(np.quantile(sets[d.name], 0.5)) for d in dims],
+        "ensemble_p05": [float(np.quantile(sets[d.name], 0.05)) for d in dims],
+        "ensemble_p95": [float(np.quantile(sets[d.name], 0.95)) for d in dims],
+        "unit_mean": mean, "sd_ratio": sd / prior_sd,
+    })
+    return table.sort_values("sd_ratio").reset_index(drop=True)
+
+
+def correlations(dims: Sequence[space.Dimension], sets: pd.DataFrame,
+                 top: int = 12) -> pd.DataFrame:
+    """The strongest pairwise (weighted, unit-scale) correlations between parameters."""
+    u = space.to_unit(dims, sets[[d.name for d in dims]].to_numpy(dtype=float))
+    w = sets["weight"].to_numpy(dtype=float)
+    cov = np.cov(u, rowvar=False, aweights=w)
+    sd = np.sqrt(np.clip(np.diag(cov), 1e-300, None))
+    corr = cov / np.outer(sd, sd)
+    rows = [{"a": dims[i].name, "b": dims[j].name, "r": float(corr[i, j])}
+            for i in range(len(dims)) for j in range(i + 1, len(dims))
+            if np.isfinite(corr[i, j])]
+    table = pd.DataFrame(rows)
+    return table.reindex(table["r"].abs().sort_values(ascending=False).index).head(top)
+
+
+def plot_marginals(dims: Sequence[space.Dimension], sets: pd.DataFrame, names: Sequence[str],
+                   point: dict[str, Any]):
+    """Histograms of the ensemble's values (weighted) over each declared range."""
+    by = {d.name: d for d in dims}
+    n = len(names)
+    cols = 4
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        d = by[name]
+        values = sets[name].to_numpy(dtype=float)
+        bins = (np.geomspace(d.low, d.high, 16) if d.distribution == "loguniform"
+                else np.linspace(d.low, d.high, 16))
+        ax.hist(values, bins=bins, weights=sets["weight"], color="#4c72b0", alpha=0.8,
+                label="ensemble")
+        # the prior's mass per bin: uniform on the declared (log) scale
+        ax.axhline(1.0 / (len(bins) - 1), color="#8d8d8d", ls="--", lw=1, label="prior")
+        if name in point:
+            ax.axvline(float(point[name]), color="#d62728", lw=1.5, label="point fit")
+        if d.distribution == "loguniform":
+            ax.set_xscale("log")
+        ax.set_title(d.label, fontsize=9)
+        ax.set_xlabel(d.unit or "value", fontsize=8)
+        ax.set_ylabel("weight", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper right", fontsize=8)
+    fig.suptitle("Parameter ensemble: marginals over the declared ranges (ABC-SMC, 2024 targets)",
+                 fontsize=11)
+    fig.tight_layout(rect=(0, 0, 0.92, 0.96))
+    return fig, axes
+
+
+def plot_correlations(table: pd.DataFrame, dims: Sequence[space.Dimension], sets: pd.DataFrame):
+    """Scatter plots of the strongest correlated pairs (unit scale, point size by weight)."""
+    pairs = table.head(6).to_dict("records")
+    fig, axes = plt.subplots(2, 3, figsize=(11, 6.5), squeeze=False)
+    by = {d.name: d for d in dims}
+    w = sets["weight"].to_numpy(dtype=float)
+    for ax, pair in zip(axes.flat, pairs, strict=False):
+        a, b = by[pair["a"]], by[pair["b"]]
+        ax.scatter(sets[a.name], sets[b.name], s=8 + 400 * w, alpha=0.5, color="#4c72b0")
+        ax.set_xlabel(f"{a.label} ({a.unit})", fontsize=8)
+        ax.set_ylabel(f"{b.label} ({b.unit})", fontsize=8)
+        ax.set_title(f"r = {pair['r']:+.2f}", fontsize=9)
+        if a.distribution == "loguniform":
+            ax.set_xscale("log")
+        if b.distribution == "loguniform":
+            ax.set_yscale("log")
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(pairs):]:
+        ax.set_visible(False)
+    fig.suptitle("The strongest pairwise correlations in the ensemble (point size: weight)",
+                 fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig, axes
+
+
+def plot_targets(validation: pd.DataFrame, names: Sequence[str]):
+    """Each target's relative error on held-out seeds: ensemble (a set a seed) vs point fit."""
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(names) + 1.5))
+    pos = np.arange(len(names))
+    for offset, source, color in ((-0.18, "ensemble", "#4c72b0"), (0.18, "point fit", "#d62728")):
+        data = [100 * validation.loc[validation.source == source, n].to_numpy() for n in names]
+        parts = ax.boxplot(data, positions=pos + offset, widths=0.3, vert=False,
+                           patch_artist=True, showfliers=False, manage_ticks=False)
+        for box in parts["boxes"]:
+            box.set_facecolor(color)
+            box.set_alpha(0.55)
+        ax.plot([], [], color=color, lw=6, alpha=0.55, label=source)
+    ax.axvline(0, color="black", lw=1)
+    ax.axvspan(-5, 5, color="#2ca02c", alpha=0.08, label="within 5%")
+    ax.set_yticks(pos)
+    ax.set_yticklabels([n.replace("_", " ") for n in names], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("simulated minus reported, % of the reported value (the floor: shortfall "
+                  "below 150k, %)")
+    ax.set_title("2024 targets on held-out seeds: the ensemble against the point fit "
+                 "(boxes: quartiles, whiskers: 1.5 IQR)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig, ax
+
+
+def _fmt(x: float) -> str:
+    if abs(x) >= 1e4:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def rewrite(folder: Path) -> None:
+    """Write report.md and the figures again from an ensemble folder's saved files."""
+    import json
+
+    from zq_sim import ensemble
+    meta = json.loads((folder / "ensemble.json").read_text(encoding="utf-8"))
+    sets = pd.read_csv(folder / "ensemble.csv").drop(columns=["set"], errors="ignore")
+    dims = [d for d in ensemble.dimensions() if d.name in sets.columns]
+    validation = {"table": pd.read_csv(folder / "validation.csv"),
+                  "summary": meta["validation"]}
+    screened = pd.read_csv(folder / "screening.csv")
+    write(folder, dims, sets, meta, validation, ensemble.calibrated_point(), screened)
+
+
+def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: dict,
+          validation: dict, point: dict[str, Any], screened: pd.DataFrame | None = None) -> None:
+    """report.md and its figures into ``out``."""
+    held = set(meta.get("held", []))
+    moved = [d for d in dims if d.name not in held]
+    shrink = shrinkage(moved, sets)
+    shrink.to_csv(out / "marginals.csv", index=False, float_format="%.6g")
+    free = [n for n in meta.get("free", point) if n in {d.name for d in dims}]
+    fig, _ = plot_marginals(dims, sets, free, point)
+    fig.savefig(out / "marginals.png", dpi=DPI)
+    plt.close(fig)
+    corr = correlations([d for d in dims if d.name in free], sets)
+    fig, _ = plot_correlations(corr, dims, sets)
+    fig.savefig(out / "correlations.png", dpi=DPI)
+    plt.close(fig)
+    table = validation["table"]
+    names = [n for n in meta["statistics"] if n in table]
+    fig, _ = plot_targets(table, names)
+    fig.savefig(out / "targets.png", dpi=DPI)
+    plt.close(fig)
+
+    s = meta["settings"]
+    gens = meta["generations"]
+    drawn = meta.get("drawn", [])
+    lines = [
+        "# Parameter ensemble", "",
+        f"Built by `python -m zq_sim.ensemble` on {meta['built']} in {meta['seconds']:.0f} s "
+        f"(settings: conf/ensemble.yaml, seed {s['seed']}): approximate Bayesian computation "
+        "with sequential Monte Carlo (ABC-SMC, pyabc) over the declared ranges of "
+        "data/priors.csv. A parameter set is kept when its 2024 run reproduces Zhaoqing's "
+        "figures (data/targets.yaml). The distance is the root mean square of the targets' "
+        "relative errors, each in units of the larger of its replicate noise at the point fit "
+        f"and {s.get('tolerance', 0.05):.0%} (the calibration's criterion of a target met), "
+        "the floor by its shortfall below 150k; so a distance of 1 is a set as close as noise "
+        "and the 5% criterion allow.", "",
+        "## Which parameters vary, and how", "",
+        "A Morris screening (SALib; screening.csv) first measures how far each of the "
+        f"{meta['parameters']} declared parameters moves each 2024 statistic over its range, "
+        "in the same units. Three kinds follow:", "",
+        f"1. **Fitted** ({len(free)}): the calibration's free parameters and the support rule "
+        "(threshold and gap share, which the floor bounds from one side only). The sampler "
+        "moves them from their declared ranges toward the targets.",
+        f"2. **Drawn** ({len(drawn)}): parameters whose effect on every 2024 statistic stays "
+        f"below {s.get('weak_threshold', 1.5)} units (no more than replicate noise): the 2024 "
+        "figures cannot speak of them, so each set draws them from their declared ranges. "
+        "They include the assumptions that shape 2025-2035: rent growth, own-business growth, "
+        "company margins, learning and capabilities, project returns and terms, PV costs.",
+        f"3. **Held** ({len(held)}): parameters that move the 2024 figures but that the "
+        "calibration does not fit (it keeps them at their priors; the targets cannot "
+        "separate them from the fitted ones). The ensemble holds them at their prior values, "
+        "as the point fit does: its spread is conditional on them. `python -m "
+        "zq_sim.sensitivity` screens them over their whole ranges; `ensemble.extra_free` moves "
+        "named ones into the sampler at the cost of more simulations.", "",
+        f"- Sets: {meta['sets']} (weighted; effective number {meta['effective_sets']:.0f}), "
+        f"population {s['population']}.",
+        f"- Final tolerance {meta['final_epsilon']:.2f}; median distance of the final sets "
+        f"{meta['final_distance_median']:.2f}.",
+        "- Replicate noise at the point fit (sd of the relative error in one replicate): "
+        + ", ".join(f"{n} {v:.3f}" for n, v in meta["noise"].items()) + ".",
+        "", "| generation | tolerance | simulations | sets |", "|---:|---:|---:|---:|"]
+    lines += [f"| {g['t']} | {g['epsilon']:.3g} | {g['simulations']} | {g['particles']} |"
+              for g in gens]
+    v = validation["summary"]
+    lines += [
+        "", "## The targets under the ensemble", "",
+        f"Each set run once on a held-out seed ({v['seeds']} seeds of the default run seed's "
+        "family, never used in building), and the point fit (conf/model/calibrated.yaml) on "
+        "the same seeds. Relative errors, % of the reported value (ensemble mean weighted):", "",
+        "| target | ensemble mean | ensemble 5-95% | point fit mean | point fit 5-95% |",
+        "|---|---:|---:|---:|---:|"]
+    for name, t in v["targets"].items():
+        lines.append(
+            f"| {name} | {100 * t['ensemble_mean']:+.1f} | {100 * t['ensemble_p05']:+.1f} to "
+            f"{100 * t['ensemble_p95']:+.1f} | {100 * t['point_mean']:+.1f} | "
+            f"{100 * t['point_p05']:+.1f} to {100 * t['point_p95']:+.1f} |")
+    lines += [
+        "", f"The floor (every village above 150k total income) held on "
+        f"{v['floor_held_ensemble']:.0%} of the ensemble's runs and {v['floor_held_point']:.0%} "
+        "of the point fit's.", "", "![targets](targets.png)", "",
+        "## Marginals", "",
+        "The fitted parameters over their declared ranges (the prior's mass per bin dashed, the "
+        "point fit red). The table gives every fitted and drawn parameter, most constrained "
+        "first (sd on the unit scale over the prior's: 1 = left where its range put it); "
+        "marginals.csv has them all.", "",
+        "![marginals](marginals.png)", "",
+        "| parameter | kind | declared range | point fit | ensemble median | ensemble 5-95% "
+        "| sd / prior sd |",
+        "|---|---|---|---:|---:|---:|---:|"]
+    for r in shrink.itertuples():
+        if r.parameter not in free and r.Index >= 30:
+            continue
+        kind = "fitted" if r.parameter in free else "drawn"
+        fit = _fmt(float(point[r.parameter])) if r.parameter in point else ""
+        lines.append(f"| {r.parameter} | {kind} | {_fmt(r.low)} to {_fmt(r.high)} | {fit} | "
+                     f"{_fmt(r.ensemble_median)} | {_fmt(r.ensemble_p05)} to "
+                     f"{_fmt(r.ensemble_p95)} | {r.sd_ratio:.2f} |")
+    lines += ["", "Held at their prior values: " + ", ".join(sorted(held)) + ".",
+              "", "## Strongest correlations among the fitted parameters", "",
+              "Parameters the targets trade off against each other (one can make up for the "
+              "other):", "", "| a | b | r |", "|---|---|---:|"]
+    lines += [f"| {r.a} | {r.b} | {r.r:+.2f} |" for r in corr.itertuples()]
+    lines += ["", "![correlations](correlations.png)", "",
+              "## Use", "",
+              "`python -m zq_sim uncertainty=parameters` runs each group of "
+              "`parameter_sets.replicates_per_set` replicates on a set drawn by weight, and "
+              "splits the variance of the headline outcomes into replicate noise and parameter "
+              "uncertainty (summary.json `uncertainty`; docs/ODD.md, 'Uncertainty'). In "
+              "Python: `zq_sim.ensemble.load()`.", ""]
+    (out / "report.md").write_text("\n".join(lines), encoding="utf-8")

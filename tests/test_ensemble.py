@@ -1,0 +1,156 @@
+"""The parameter ensemble (ensemble.py) and runs that carry it (uncertainty=parameters)."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from zq_sim import ensemble, space
+from zq_sim.api import load_config
+from zq_sim.config import ConfigError
+from zq_sim.run import run, variance_split
+
+
+def _fake(folder, lease=(100_000.0, 160_000.0, 260_000.0), weights=(0.2, 0.3, 0.5)):
+    """An ensemble of three sets that differ in the west's lease pool and the platform's reach."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame({
+        "set": range(len(lease)), "weight": weights,
+        "model.lease_pool_median_west": lease,
+        "model.rent_growth": [0.0, 0.02, 0.04],
+        "policy.three_assets.platform_coverage": [0.5, 0.7, 0.9],
+    })
+    frame.to_csv(folder / "ensemble.csv", index=False)
+    (folder / "ensemble.json").write_text(json.dumps({"sets": len(lease)}), encoding="utf-8")
+    return folder
+
+
+def test_load_draw_and_configure(tmp_path):
+    ens = ensemble.load(_fake(tmp_path / "e"))
+    assert len(ens) == 3 and ens.weights.sum() == pytest.approx(1.0)
+    a = ens.draw(50, np.random.default_rng(1))
+    assert np.array_equal(a, ens.draw(50, np.random.default_rng(1)))
+    assert np.bincount(ens.draw(4000, np.random.default_rng(2)), minlength=3)[2] > 1700  # 0.5
+    base = load_config()
+    cfg = ens.configure(base, 2)
+    assert cfg.model.lease_pool_median_west == 260_000.0 and cfg.model.rent_growth == 0.04
+    # the run keeps the calibrated 2024 coverage: the set's coverage applies
+    assert cfg.policy.three_assets.platform_coverage == 0.9
+    # a scenario that sets the lever keeps its own choice; the model's values still apply
+    three = ens.configure(load_config(scenario="three_assets"), 2)
+    assert three.policy.three_assets.platform_coverage == 0.95
+    assert three.model.lease_pool_median_west == 260_000.0
+    assert base.model.rent_growth != 0.04  # configure copies
+
+
+def test_missing_or_bad_ensemble_is_one_line(tmp_path):
+    with pytest.raises(ConfigError, match="no parameter ensemble at .*python -m zq_sim.ensemble"):
+        ensemble.load(tmp_path / "nothing")
+    folder = _fake(tmp_path / "bad")
+    frame = pd.read_csv(folder / "ensemble.csv").assign(**{"model.nonsense": 1.0})
+    frame.to_csv(folder / "ensemble.csv", index=False)
+    with pytest.raises(ConfigError, match=r"model.nonsense.*not settings"):
+        ensemble.load(folder)
+
+
+def test_variance_split_recovers_known_components():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(400), 4)
+    values = rng.normal(0, 2.0, 400)[groups] + rng.normal(0, 1.0, groups.size)
+    split = variance_split(pd.Series(values), pd.Series(groups))
+    assert split["parameters"] == pytest.approx(4.0, rel=0.2)
+    assert split["replicate_noise"] == pytest.approx(1.0, rel=0.1)
+    assert split["parameter_share"] == pytest.approx(0.8, abs=0.05)
+    single = variance_split(pd.Series(values[:10]), pd.Series(np.arange(10)))
+    assert single["parameter_share"] is None and single["total"] is not None
+
+
+def test_parameter_uncertainty_widens_intervals_and_names_both(tmp_path):
+    folder = _fake(tmp_path / "e", lease=(80_000.0, 170_000.0, 300_000.0),
+                   weights=(1 / 3, 1 / 3, 1 / 3))
+    common = {"years.end": 2025, "replicates": 8, "output.villages": False,
+              "output.counterfactual": False, "output.progress": False}
+    fixed = run(load_config(overrides=common), echo=None)
+    tables: dict = {}
+    both = run(load_config(overrides={**common, "uncertainty": "parameters",
+                                      "parameter_sets.path": str(folder)}),
+               echo=None, tables=tables)
+    assert fixed["uncertainty"]["source"] == "replicates"
+    u = both["uncertainty"]
+    assert u["source"] == "parameters" and u["replicates_per_set"] == 2
+    assert "replicate noise and parameter uncertainty" in u["note"]
+
+    def width(s):
+        m = s["years"]["2025"]["mean_operating_income"]
+        return m["p95"] - m["p05"]
+    assert width(both) > 2 * width(fixed)
+    share = u["variance"]["mean_operating_income"]["2025"]["parameter_share"]
+    assert share is not None and share > 0.5
+    ts = tables["timeseries"]
+    assert set(ts["parameter_set"]) <= {0, 1, 2}
+    per_seed = ts.drop_duplicates("seed")["parameter_set"].tolist()
+    assert per_seed[0::2] == per_seed[1::2]  # replicates come in pairs per set
+
+
+def test_parameter_draws_do_not_depend_on_the_scenario(tmp_path):
+    from zq_sim.run import parameter_sets
+    folder = _fake(tmp_path / "e")
+    over = {"uncertainty": "parameters", "parameter_sets.path": str(folder), "replicates": 6}
+    _, a = parameter_sets(load_config(overrides=over))
+    _, b = parameter_sets(load_config(scenario="land_transfer", overrides=over))
+    _, c = parameter_sets(load_config(overrides={**over, "replicates": 10}))
+    assert a == b and c[:6] == a
+
+
+def _toy(pars):
+    return {"y": pars["a"] + 0.1 * np.random.normal()}
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_seeded_sampler_gives_the_same_particles_serial_or_parallel(tmp_path):
+    import pyabc
+
+    from zq_sim.abc_sampler import SeededSampler
+
+    def fit(sampler, name):
+        abc = pyabc.ABCSMC(_toy, pyabc.Distribution(a=pyabc.RV("uniform", -2, 4)),
+                           pyabc.PNormDistance(p=2), population_size=20, sampler=sampler)
+        abc.new(f"sqlite:///{tmp_path / name}", {"y": 0.5})
+        history = abc.run(max_nr_populations=2)
+        frame, w = history.get_distribution(m=0, t=history.max_t)
+        return frame["a"].to_numpy(), w
+
+    a, wa = fit(SeededSampler(map, 11), "a.db")
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        b, wb = fit(SeededSampler(pool.map, 11), "b.db")
+    assert np.array_equal(np.sort(a), np.sort(b)) and np.allclose(np.sort(wa), np.sort(wb))
+    c, _ = fit(SeededSampler(map, 12), "c.db")
+    assert not np.array_equal(np.sort(a), np.sort(c))
+
+
+def test_dimensions_cover_priors_and_the_calibrations_platform_coverage():
+    dims = ensemble.dimensions()
+    names = [d.name for d in dims]
+    assert "policy.three_assets.platform_coverage" in names
+    assert set(ensemble.fitted_parameters()) <= set(names)
+    assert len(names) == len(set(names)) == len(space.uncertainties()) + 1
+
+
+@pytest.mark.slow
+def test_quick_build_writes_a_loadable_ensemble(tmp_path):
+    import subprocess
+    import sys
+    out = tmp_path / "ens"
+    done = subprocess.run(
+        [sys.executable, "-m", "zq_sim.ensemble", "ensemble.quick=true",
+         f"hydra.run.dir={out}"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    ens = ensemble.load(out)
+    assert len(ens) == 12
+    for name in ("report.md", "marginals.png", "targets.png", "correlations.png",
+                 "validation.csv", "screening.csv"):
+        assert (out / name).is_file(), name
