@@ -107,20 +107,22 @@ def test_parameter_draws_do_not_depend_on_the_scenario(tmp_path):
 
 
 def _toy(pars):
-    return {"y": pars["a"] + 0.1 * np.random.normal()}
+    return {"y": pars["a"] + 0.1 * np.random.normal(), "z": pars["b"]}
 
 
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_seeded_sampler_gives_the_same_particles_serial_or_parallel(tmp_path):
     import pyabc
 
-    from zq_sim.abc_sampler import SeededSampler
+    from zq_sim.abc_sampler import GaussianTransition, SeededSampler
 
     def fit(sampler, name):
-        abc = pyabc.ABCSMC(_toy, pyabc.Distribution(a=pyabc.RV("uniform", -2, 4)),
-                           pyabc.PNormDistance(p=2), population_size=20, sampler=sampler)
-        abc.new(f"sqlite:///{tmp_path / name}", {"y": 0.5})
-        history = abc.run(max_nr_populations=2)
+        abc = pyabc.ABCSMC(_toy, pyabc.Distribution(a=pyabc.RV("uniform", -2, 4),
+                                                    b=pyabc.RV("norm", 0, 1)),
+                           pyabc.PNormDistance(p=2), population_size=20, sampler=sampler,
+                           transitions=GaussianTransition(1.5))
+        abc.new(f"sqlite:///{tmp_path / name}", {"y": 0.5, "z": 0.0})
+        history = abc.run(max_nr_populations=3)
         frame, w = history.get_distribution(m=0, t=history.max_t)
         return frame["a"].to_numpy(), w
 
@@ -128,6 +130,8 @@ def test_seeded_sampler_gives_the_same_particles_serial_or_parallel(tmp_path):
     with multiprocessing.get_context("fork").Pool(2) as pool:
         b, wb = fit(SeededSampler(pool.map, 11), "b.db")
     assert np.array_equal(np.sort(a), np.sort(b)) and np.allclose(np.sort(wa), np.sort(wb))
+    assert abs(np.average(a, weights=wa) - 0.5) < 0.3  # it does approach the data
+    assert 1 / np.sum((wa / wa.sum()) ** 2) > 8       # and keeps an effective sample
     c, _ = fit(SeededSampler(map, 12), "c.db")
     assert not np.array_equal(np.sort(a), np.sort(c))
 

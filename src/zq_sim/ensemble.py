@@ -175,6 +175,7 @@ class EnsembleSettings:
     noise_seeds: int = 30           # seeds on which the replicate noise is measured
     min_acceptance: float = 0.03    # stop when fewer than this share of proposals is accepted
     alpha: float = 0.5              # each tolerance is this quantile of the last distances
+    kernel_scaling: float = 1.5     # the proposal's covariance over the population's
     jobs: int = -1                  # processes (-1: one per core)
     validation_seed: int = 20240101  # held-out seeds for the check (the run seed's family)
     screen_trajectories: int = 6    # Morris trajectories of the screening (SALib)
@@ -390,6 +391,8 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
                           "missing): pip install -e '.[uncertainty]'") from None
 
     s = cfg.ensemble
+    if s.kernel_scaling <= 0:
+        raise ConfigError(f"ensemble.kernel_scaling = {s.kernel_scaling}: must be positive")
     if s.population < 10:
         raise ConfigError(f"ensemble.population = {s.population}: at least 10")
     if (out / "ensemble.csv").exists() and not s.overwrite:
@@ -427,8 +430,11 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
     sampler, pool = _sampler(jobs, s.seed)
     work = Path(tempfile.mkdtemp(prefix="zq_abc_"))
     try:
+        # one Gaussian proposal fitted to the last population (abc_sampler.py says why)
+        from zq_sim.abc_sampler import GaussianTransition
         abc = pyabc.ABCSMC(sim, prior, pyabc.PNormDistance(p=2),
                            population_size=s.population, sampler=sampler,
+                           transitions=GaussianTransition(scaling=s.kernel_scaling),
                            eps=pyabc.QuantileEpsilon(alpha=s.alpha))
         abc.new(f"sqlite:///{work / 'abc.db'}", {n: 0.0 for n in names})
         echo(f"zq_sim.ensemble: ABC-SMC, population {s.population}, {jobs} processes; stops at "
