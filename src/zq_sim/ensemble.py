@@ -169,20 +169,17 @@ class EnsembleSettings:
     seed: int = 4242                # root of the sampler's and the simulations' randomness
     population: int = 200           # particles per generation (the ensemble's size)
     generations: int = 12           # at most this many generations
-    max_simulations: int = 12_000   # stop when the model has run this often
-    min_epsilon: float = 1.0        # stop when the tolerance (root mean square of the targets'
-    #                                 errors in units of replicate noise) falls below this
+    max_simulations: int = 15_000   # stop when the model has run this often
     noise_seeds: int = 30           # seeds on which the replicate noise is measured
     min_acceptance: float = 0.03    # stop when fewer than this share of proposals is accepted
-    alpha: float = 0.5              # each tolerance is this quantile of the last distances
-    kernel_scaling: float = 1.5     # the proposal's covariance over the population's
+    kernel_scaling: float = 1.0     # the proposal's covariance over the population's
     jobs: int = -1                  # processes (-1: one per core)
     validation_seed: int = 20240101  # held-out seeds for the check (the run seed's family)
     screen_trajectories: int = 6    # Morris trajectories of the screening (SALib)
     weak_threshold: float = 1.5     # a parameter whose Morris mu* stays below this (in units of
     #                                 replicate noise or 5%, whichever is larger) on every 2024
     #                                 statistic is drawn from its declared range in each run
-    tolerance: float = 0.05         # an error this size counts as one unit of distance at most
+    tolerance: float = 0.05         # the error model's sd of a relative error is at least this
     extra_free: list[str] = field(default_factory=list)  # more parameters for the sampler
     quick: bool = False             # a smoke run of seconds into the Hydra folder
     out: str = ""                   # output folder ("" = experiments/calibration/ensemble)
@@ -279,8 +276,8 @@ class Simulator:
     def noise(self, seeds: Sequence[int]) -> dict[str, float]:
         """Each statistic's replicate sd at the base config.
 
-        The distance's scale is the larger of it and ``tolerance`` (5%: the calibration's
-        criterion of a target met).
+        The error model's sd (the scale) is the larger of it and ``tolerance`` (5%: the
+        calibration's criterion of a target met).
         """
         rows = pd.DataFrame([self.stats(None, seed) for seed in seeds])
         noise = {n: float(rows[n].std(ddof=1)) for n in rows.columns}
@@ -328,13 +325,8 @@ class Simulator:
         return out
 
     def standardise(self, stats: dict[str, float]) -> dict[str, float]:
-        """Each error over its replicate noise and over the square root of their number.
-
-        The Euclidean distance of these is the root mean square of the errors in units of
-        noise (about 1 at the point fit).
-        """
-        k = math.sqrt(len(stats))
-        return {n: v / (self.scale[n] * k) for n, v in stats.items()}
+        """Each error over its scale (the larger of replicate noise and ``tolerance``)."""
+        return {n: v / self.scale[n] for n, v in stats.items()}
 
     def __call__(self, pars: dict) -> dict:
         """The model for pyabc: free parameters {p000: z, ...} -> standardised statistics."""
@@ -430,17 +422,20 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
     sampler, pool = _sampler(jobs, s.seed)
     work = Path(tempfile.mkdtemp(prefix="zq_abc_"))
     try:
-        # one Gaussian proposal fitted to the last population (abc_sampler.py says why)
+        # The error model: each statistic, over its scale, is standard normal (a Gaussian
+        # likelihood, so the posterior is smooth and the importance weights stay even); pyabc's
+        # stochastic acceptor samples it exactly, through temperatures falling to 1. One
+        # Gaussian proposal fitted to the last population (abc_sampler.py says why).
         from zq_sim.abc_sampler import GaussianTransition
-        abc = pyabc.ABCSMC(sim, prior, pyabc.PNormDistance(p=2),
+        abc = pyabc.ABCSMC(sim, prior, pyabc.IndependentNormalKernel(var=1.0),
                            population_size=s.population, sampler=sampler,
                            transitions=GaussianTransition(scaling=s.kernel_scaling),
-                           eps=pyabc.QuantileEpsilon(alpha=s.alpha))
+                           eps=pyabc.Temperature(), acceptor=pyabc.StochasticAcceptor())
         abc.new(f"sqlite:///{work / 'abc.db'}", {n: 0.0 for n in names})
-        echo(f"zq_sim.ensemble: ABC-SMC, population {s.population}, {jobs} processes; stops at "
-             f"tolerance {s.min_epsilon}, {s.max_simulations} simulations, acceptance below "
-             f"{s.min_acceptance} or {s.generations} generations")
-        history = abc.run(minimum_epsilon=s.min_epsilon, max_nr_populations=s.generations,
+        echo(f"zq_sim.ensemble: ABC-SMC, population {s.population}, {jobs} processes; "
+             f"stops at temperature 1 (the Gaussian error model exactly), "
+             f"{s.max_simulations} simulations or {s.generations} generations")
+        history = abc.run(minimum_epsilon=1.0, max_nr_populations=s.generations,
                           min_acceptance_rate=s.min_acceptance,
                           max_total_nr_simulations=s.max_simulations)
         frame, weights = history.get_distribution(m=0, t=history.max_t)
@@ -448,7 +443,6 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
         generations = [{"t": int(r.t), "epsilon": float(r.epsilon),
                         "simulations": int(r.samples), "particles": int(r.particles)}
                        for r in pops.itertuples() if r.t >= 0]
-        dists = history.get_weighted_distances(t=history.max_t)
     finally:
         if pool is not None:
             pool.close()
@@ -473,15 +467,14 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
         "settings": OmegaConf.to_container(OmegaConf.structured(s)),
         "parameters": len(dims), "sets": len(sets), "effective_sets": round(ess, 1),
         "generations": generations,
-        "final_epsilon": generations[-1]["epsilon"] if generations else None,
-        "final_distance_median": float(np.median(dists["distance"])) if len(dists) else None,
+        "final_temperature": generations[-1]["epsilon"] if generations else None,
         "statistics": names, "noise": noise, "scale": scale, "data": data.fingerprint(),
         "free": [dims[i].name for i in free], "drawn": [dims[i].name for i in drawn],
         "held": held,
     }
     echo(f"zq_sim.ensemble: {len(generations)} generations, "
          f"{sum(g['simulations'] for g in generations)} simulations in {seconds:.0f} s; "
-         f"final tolerance {meta['final_epsilon']:.3f}; {len(sets)} sets "
+         f"final temperature {meta['final_temperature']:.3g}; {len(sets)} sets "
          f"(effective {ess:.0f})")
     validation = validate_ensemble(sim, sets, s, jobs, echo)
     meta["validation"] = validation["summary"]
@@ -497,8 +490,12 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
         validation["table"].to_csv(tmp_dir / "validation.csv", index=False,
                                    float_format="%.6g")
         screened.to_csv(tmp_dir / "screening.csv", index=False, float_format="%.4g")
-        ensemble_report.write(tmp_dir, dims, sets, meta, validation, calibrated_point(),
-                              screened)
+        try:
+            ensemble_report.write(tmp_dir, dims, sets, meta, validation, calibrated_point(),
+                                  screened)
+        except Exception as exc:  # the ensemble is kept; its report can be written again
+            echo(f"zq_sim.ensemble: warning: the report failed ({exc!r}); the ensemble is "
+                 f"saved: write the report with python -m zq_sim.ensemble_report {out}")
         for item in tmp_dir.iterdir():
             item.replace(out / item.name)
     echo(f"zq_sim.ensemble: wrote {out}")

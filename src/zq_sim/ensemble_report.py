@@ -195,12 +195,13 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
         f"Built by `python -m zq_sim.ensemble` on {meta['built']} in {meta['seconds']:.0f} s "
         f"(settings: conf/ensemble.yaml, seed {s['seed']}): approximate Bayesian computation "
         "with sequential Monte Carlo (ABC-SMC, pyabc) over the declared ranges of "
-        "data/priors.csv. A parameter set is kept when its 2024 run reproduces Zhaoqing's "
-        "figures (data/targets.yaml). The distance is the root mean square of the targets' "
-        "relative errors, each in units of the larger of its replicate noise at the point fit "
-        f"and {s.get('tolerance', 0.05):.0%} (the calibration's criterion of a target met), "
-        "the floor by its shortfall below 150k; so a distance of 1 is a set as close as noise "
-        "and the 5% criterion allow.", "",
+        "data/priors.csv, with pyabc's stochastic acceptor (exact sampling under an error "
+        "model, through temperatures falling to 1). The error model: each 2024 statistic "
+        "(a target's relative error, data/targets.yaml; the floor's relative shortfall below "
+        "150k) is normal around zero with an sd of the larger of its replicate noise at the "
+        f"point fit and {s.get('tolerance', 0.05):.0%} (the calibration's criterion of a "
+        "target met). A set is thus as likely as the model reproduces Zhaoqing's 2024 figures "
+        "within noise and that criterion.", "",
         "## Which parameters vary, and how", "",
         "A Morris screening (SALib; screening.csv) first measures how far each of the "
         f"{meta['parameters']} declared parameters moves each 2024 statistic over its range, "
@@ -221,11 +222,10 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
         "named ones into the sampler at the cost of more simulations.", "",
         f"- Sets: {meta['sets']} (weighted; effective number {meta['effective_sets']:.0f}), "
         f"population {s['population']}.",
-        f"- Final tolerance {meta['final_epsilon']:.2f}; median distance of the final sets "
-        f"{meta['final_distance_median']:.2f}.",
+        f"- Final temperature {meta['final_temperature']:.3g} (1: the error model exactly).",
         "- Replicate noise at the point fit (sd of the relative error in one replicate): "
         + ", ".join(f"{n} {v:.3f}" for n, v in meta["noise"].items()) + ".",
-        "", "| generation | tolerance | simulations | sets |", "|---:|---:|---:|---:|"]
+        "", "| generation | temperature | simulations | sets |", "|---:|---:|---:|---:|"]
     lines += [f"| {g['t']} | {g['epsilon']:.3g} | {g['simulations']} | {g['particles']} |"
               for g in gens]
     v = validation["summary"]
@@ -275,3 +275,11 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
               "uncertainty (summary.json `uncertainty`; docs/ODD.md, 'Uncertainty'). In "
               "Python: `zq_sim.ensemble.load()`.", ""]
     (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m zq_sim.ensemble_report ENSEMBLE_FOLDER")
+    rewrite(Path(sys.argv[1]))
