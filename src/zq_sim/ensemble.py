@@ -430,7 +430,13 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
         abc = pyabc.ABCSMC(sim, prior, pyabc.IndependentNormalKernel(var=1.0),
                            population_size=s.population, sampler=sampler,
                            transitions=GaussianTransition(scaling=s.kernel_scaling),
-                           eps=pyabc.Temperature(), acceptor=pyabc.StochasticAcceptor())
+                           eps=pyabc.Temperature(),
+                           # normalised by the likelihood's maximum (zero error), not by the
+                           # largest value found so far: pyabc's default raises the norm as it
+                           # goes and gives the particles that raised it the weight of all
+                           # the others (one set held 89% of the weight in a trial)
+                           acceptor=pyabc.StochasticAcceptor(
+                               pdf_norm_method=pyabc.acceptor.pdf_norm_from_kernel))
         abc.new(f"sqlite:///{work / 'abc.db'}", {n: 0.0 for n in names})
         echo(f"zq_sim.ensemble: ABC-SMC, population {s.population}, {jobs} processes; "
              f"stops at temperature 1 (the Gaussian error model exactly), "
