@@ -544,6 +544,20 @@ def label(name: str, lang: str = "en", table: str = "timeseries") -> str:
     return o.label_zh if lang == "zh" else o.label
 
 
+def income_part(column: str) -> str | None:
+    """The part of income a ``mean_<part>_income`` column reports (None for another column).
+
+    ``mean_operating_income`` and the like are declared apart: they are not parts.
+    """
+    m = re.fullmatch(r"mean_(\w+)_income", column)
+    if m is None:
+        return None
+    part = m.group(1)
+    if part in INCOME_PARTS or not any(o.name == column for o in TIMESERIES):
+        return part
+    return None
+
+
 def summary_keys(summary: Mapping) -> list[str]:
     """The keys of a summary.json as the registry names them (``years.<year>.X`` for years)."""
     keys = []
