@@ -453,8 +453,8 @@ def _unit_in(metric: str, scale: tuple[float, str] | None = None,
     o = outputs.describe(metric)
     if o.kind == "income":
         return "万元"
-    if o.kind == "money":
-        return scale[1].split(" ")[-1].strip("()") if scale else "万元"
+    if o.kind == "money":  # 万元 or 亿元 as the scale chose, in either language's report
+        return "亿元" if scale and scale[0] < 1 / outputs.WAN else "万元"
     if o.kind in ("share", "rate"):
         return "pp" if difference else "%"
     return o.shown_unit("en")
