@@ -206,6 +206,11 @@ def item_label(item: str) -> tuple[str, str]:
     return PUBLIC_ITEMS.get(item, (item.replace("_", " "), item))
 
 
+def capitalised(text: str) -> str:
+    """A label with its first letter in upper case (for a legend entry)."""
+    return text[:1].upper() + text[1:]
+
+
 def _parts(name: str, label: tuple[str, str], kind: str, doc: str, table: str,
            ) -> list[Output]:
     """One output per income part: name, label and doc with ``{}`` for the part."""
