@@ -670,9 +670,9 @@ def markdown() -> str:
 
 def docs_path() -> Path:
     """docs/outputs.md of the checkout (the error names what is missing otherwise)."""
-    from zq_sim.paths import ROOT
+    from zq_sim.paths import checkout
 
-    return ROOT / "docs" / "outputs.md"
+    return checkout("writing docs/outputs.md") / "docs" / "outputs.md"
 
 
 def main(argv: list[str] | None = None) -> int:
