@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.resources
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -67,3 +70,12 @@ def test_an_unknown_scenario_in_a_checkout_is_as_before():
     problems = overrides.check(["+scenario=my_own"])
     assert problems == [f"unknown scenario 'my_own'; choose one of: "
                         f"{', '.join(overrides.choices('scenario'))}"]
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_and_runs_outside_the_checkout():
+    """scripts/check_wheel.sh: build, install into a fresh venv, run from another folder."""
+    r = subprocess.run(["bash", str(ROOT / "scripts" / "check_wheel.sh")], capture_output=True,
+                       text=True, env={**os.environ, "ZQ_CHECK_PYTHON": sys.executable})
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert "ok: the wheel installs and runs outside the checkout" in r.stderr
