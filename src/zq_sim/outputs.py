@@ -26,6 +26,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 #: The city's 2024 floor for a village's collective income (yuan a year; 所有村集体收入均超15万元).
@@ -517,6 +518,7 @@ def _pattern(name: str) -> re.Pattern:
                       + r"\Z")
 
 
+@lru_cache(maxsize=2048)
 def lookup(name: str, table: str = "timeseries") -> Output | None:
     """The declared output of a column (or summary key), or None if the registry lacks it.
 
