@@ -112,6 +112,7 @@ class Output:
         short: a short English header for tables (the label when empty).
         table: "timeseries", "villages" or "summary".
         read: for a target of summary.json: (timeseries column, "level" or "growth").
+        when: the setting under which it is written (empty: always).
 
     """
 
@@ -125,6 +126,7 @@ class Output:
     short: str = ""
     table: str = "timeseries"
     read: tuple[str, str] | None = None
+    when: str = ""
 
     @property
     def stored_unit(self) -> str:
@@ -230,6 +232,10 @@ _ID = [
            "the replicate's seed, spawned from the root `seed` (numpy SeedSequence)"),
     Output("year", "Year", "年份", "year",
            "the simulated year: 2023 (the base year, under 2023 practice) to `years.end`"),
+    Output("parameter_set", "Parameter set", "参数组", "id",
+           "the set of the parameter ensemble the replicate ran (row `set` of "
+           "experiments/calibration/ensemble/ensemble.csv); replicates come in groups of "
+           "`parameter_sets.replicates_per_set` on one set", when="uncertainty=parameters"),
 ]
 
 TIMESERIES: tuple[Output, ...] = (
@@ -501,6 +507,13 @@ SUMMARY: tuple[Output, ...] = (
     *_TARGETS,
     *[_of_column("horizon", m, f"the last year's `{m}`, {_STATS}") for m in HORIZON],
     *[_of_column("years.<year>", m, f"`{m}` in a chosen year, {_STATS}") for m in PATHS],
+    Output("uncertainty", "What the intervals cover", "区间涵盖的不确定性", "meta",
+           "`source` (replicates, or parameters), a `note` saying what the intervals over "
+           "replicates cover; under `uncertainty=parameters` also the ensemble's folder, "
+           "`sets_drawn`, `replicates_per_set` and `variance`: for mean and bottom-decile "
+           "operating income, the share below 200k own income and public spending in each "
+           "reported year, the variance over replicates split into `replicate_noise` (within "
+           "a set), `parameters` (between sets) and `parameter_share`", table="summary"),
     Output("config", "Resolved configuration", "完整配置", "meta",
            "every setting of the run, resolved (as in .hydra/config.yaml)", table="summary"),
 )
@@ -588,8 +601,9 @@ def unused(columns: Iterable[str], table: str) -> list[str]:
     columns = list(columns)
     out = []
     for o in REGISTRY[table]:
-        if o.family:
-            # a family stays declared while any column not named exactly belongs to it: an
+        if o.family or o.when:
+            # an output written only under a setting is not stale in a run without it; a
+            # family stays declared while any column not named exactly belongs to it: an
             # open family with no unnamed member yet is kept (its members are declared)
             continue
         if o.name not in columns:
@@ -665,7 +679,8 @@ def markdown() -> str:
         for o in REGISTRY[table]:
             lines.append("| " + " | ".join(_cell(c) for c in (
                 f"`{o.name}`", o.label.format("…"), o.label_zh.format("…"), o.kind,
-                _unit_text(o), _shown_text(o), o.doc)) + " |")
+                _unit_text(o), _shown_text(o),
+                o.doc + (f" (written only with `{o.when}`)" if o.when else ""))) + " |")
         lines.append("")
     return "\n".join(lines)
 
