@@ -198,7 +198,7 @@ def test_income_by_source_stacks_the_sources_present(two_runs):
     ts = mine.timeseries.drop(columns="mean_pv_income")
     fig, axes = figures.plot_income_sources(ts)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert "PV electricity" not in labels and "Leases of collective assets" in labels
+    assert "PV (solar) income" not in labels and "Leases of assets and resources" in labels
     assert labels[0].startswith("Fiscal support")
     stacked = [f"mean_{p}_income" for p in live.SOURCES if f"mean_{p}_income" in ts]
     top = ts.groupby("year")[stacked + ["mean_support"]].mean().sum(axis=1)
@@ -212,7 +212,7 @@ def test_public_money_stacks_every_public_item(two_runs):
     ts["public_platform_staff"] = 2.0e8  # an item the figure does not know by name yet
     fig, axes = figures.plot_public_money(ts)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert labels[0] == "platform staff"
+    assert labels[0] == "Platform staff"  # labelled from its name
     assert "Towns' public works let to companies" in labels
     assert "Fiscal support to weak villages" in labels and len(labels) == len(
         [c for c in ts if c.startswith("public_") and c != "public_spending"])

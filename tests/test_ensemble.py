@@ -158,3 +158,19 @@ def test_quick_build_writes_a_loadable_ensemble(tmp_path):
     for name in ("report.md", "marginals.png", "targets.png", "correlations.png",
                  "validation.csv", "screening.csv"):
         assert (out / name).is_file(), name
+
+
+def test_registry_declares_what_a_run_with_parameter_sets_writes(tmp_path):
+    from zq_sim import outputs
+    folder = _fake(tmp_path / "e")
+    out = tmp_path / "run"
+    run(load_config(overrides={"years.end": 2024, "replicates": 2, "uncertainty": "parameters",
+                               "parameter_sets.path": str(folder), "output.progress": False}),
+        out, echo=None)
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    villages = pd.read_parquet(out / "villages.parquet")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert "parameter_set" in ts and "parameter_set" in villages
+    assert outputs.undeclared(ts.columns, "timeseries") == []
+    assert outputs.undeclared(villages.columns, "villages") == []
+    assert outputs.undeclared(outputs.summary_keys(summary), "summary") == []

@@ -477,3 +477,20 @@ def test_real_sweep_with_a_bad_value_keeps_the_good_jobs(tmp_path):
     assert (jobs[0] / "summary.json").is_file()
     assert "outside the allowed range" in (jobs[1] / FAILED).read_text(encoding="utf-8")
     assert result.returncode == 1
+
+
+@pytest.mark.parametrize("lang", ["pinyin", "zh"])
+def test_money_headers_name_the_unit_the_values_are_in(lang):
+    from zq_sim import plotting, style
+
+    if lang == "zh" and style.find_cjk_font() is None:
+        pytest.skip("no CJK font installed")
+    style.use_language(lang)
+    try:
+        big = plotting.scale_of("public_spending", [3.0e8])
+        small = plotting.scale_of("public_support", [3.0e6])
+        assert report._unit_in("public_spending", big) == "亿元"
+        assert report._unit_in("public_support", small) == "万元"
+        assert report._fmt_in("public_spending", 3.0e8, big) == "3.00"
+    finally:
+        style.use_language("pinyin")

@@ -50,7 +50,7 @@ from tqdm import tqdm
 
 from zq_sim import data
 from zq_sim.config import ConfigError, RunConfig, validate
-from zq_sim.paths import ROOT
+from zq_sim.paths import CONF_DIR, CheckoutNeeded, checkout
 from zq_sim.run import (
     TARGET_METRICS,
     replicate_seeds,
@@ -305,6 +305,8 @@ def calibrate(cfg: CalibrateConfig, out_dir: Path, echo=print) -> dict:
         raise ConfigError(f"calibration.parameters: {support_names[0]} is fitted by "
                           "calibration.support (the weakest support that holds the floor), not "
                           "by the moments; remove it from calibration.parameters")
+    if not s.quick:  # it writes experiments/calibration/ and conf/model/calibrated.yaml
+        checkout("the calibration (it writes conf/model/calibrated.yaml)")
     if s.quick:  # a smoke run: a few seeds, one short start
         s = dataclasses.replace(s, seeds=min(s.seeds, 3), starts=1,
                                 max_evaluations=min(s.max_evaluations, 8))
@@ -412,7 +414,7 @@ def calibrate(cfg: CalibrateConfig, out_dir: Path, echo=print) -> dict:
             if support is not None:
                 values["policy.support.threshold"] = support["threshold"]
                 values["policy.support.gap_share"] = support["gap_share"]
-            write_calibrated_config(values, ROOT / "conf" / "model" / "calibrated.yaml", report)
+            write_calibrated_config(values, CONF_DIR / "model" / "calibrated.yaml", report)
     echo(summary_text(report))
     return report
 
@@ -646,14 +648,17 @@ def summary_text(report: dict) -> str:
     return "\n".join(lines)
 
 
-@hydra.main(version_base="1.3", config_path=str(ROOT / "conf"), config_name="calibrate")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="calibrate")
 def app(cfg: DictConfig) -> None:
     """Hydra entry point."""
     try:
         typed: CalibrateConfig = OmegaConf.to_object(cfg)
         out = Path(HydraConfig.get().runtime.output_dir)
-        calibrate(typed, out if typed.calibration.quick else ROOT / "experiments" / "calibration")
-    except (ConfigError, data.DataError) as exc:
+        if not typed.calibration.quick:
+            out = checkout("the calibration (it writes experiments/calibration/ and "
+                           "conf/model/calibrated.yaml)") / "experiments" / "calibration"
+        calibrate(typed, out)
+    except (ConfigError, data.DataError, CheckoutNeeded) as exc:
         print(f"zq_sim.calibrate: error: {exc}", file=sys.stderr)
         sys.exit(2)
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from zq_sim.paths import ROOT
+from zq_sim.paths import PACKAGE_DATA_DIR
 
-#: The data folder: $ZQ_DATA_DIR if set, else data/ at the project root.
-DATA_DIR = Path(os.environ.get("ZQ_DATA_DIR", ROOT / "data"))
+#: The data folder: $ZQ_DATA_DIR if set, else data/ of the checkout (or of the installed package).
+DATA_DIR = Path(os.environ.get("ZQ_DATA_DIR", PACKAGE_DATA_DIR))
 
 VILLAGE_KINDS = ("village_committee", "residents_committee")
 REGIONS = ("east", "west")

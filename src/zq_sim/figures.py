@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from zq_sim.paths import ROOT
+from zq_sim.paths import ROOT, CheckoutNeeded, checkout
 
 FIGURES_DIR = ROOT / "docs" / "figures"
 STAMP = "STAMP"
@@ -187,6 +187,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-screenshots", action="store_true",
                         help="skip the screenshots of report.html and the dashboard")
     args = parser.parse_args(argv)
+    try:  # the figures belong to docs/figures/; the model's hash and the screenshots to src/
+        checkout("python -m zq_sim.figures (it remakes the README's figures)")
+    except CheckoutNeeded as exc:
+        print(f"zq_sim.figures: error: {exc}", file=sys.stderr)
+        return 2
     if args.replicates < 1:
         print(f"zq_sim.figures: error: --replicates = {args.replicates}: give 1 or more",
               file=sys.stderr)

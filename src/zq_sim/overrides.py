@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from zq_sim.config import ConfigError, describe_fields
-from zq_sim.paths import CONF_DIR
+from zq_sim.paths import CHECKOUT, CONF_DIR
 
 #: Config groups a command line may choose (conf/<group>/NAME.yaml).
 GROUPS = ("scenario", "experiment", "model")
@@ -29,6 +29,13 @@ GROUPS = ("scenario", "experiment", "model")
 ADDED_GROUPS = ("scenario", "experiment")
 #: Flags of Hydra that mean a sweep; any other flag is left to Hydra as it is.
 MULTIRUN_FLAGS = ("-m", "--multirun")
+
+
+def _where(group: str) -> str:
+    """Where a new config of a group goes, for an installed package (it has no conf/ to edit)."""
+    if CHECKOUT is not None:
+        return ""
+    return f" (a new {group} is a file in conf/{group}/ of a checkout of the project)"
 
 
 def choices(group: str) -> list[str]:
@@ -85,7 +92,7 @@ def check_key(override) -> str | None:
         known = choices(key)
         for name in _values(override):
             if name not in known:
-                return f"unknown {key} '{name}'; choose one of: {', '.join(known)}"
+                return f"unknown {key} '{name}'; choose one of: {', '.join(known)}{_where(key)}"
         if key in ADDED_GROUPS and not override.is_add():
             value = override.get_value_element_as_str()
             return f"{text}: add a {key} with a plus sign: +{key}={value}"

@@ -21,7 +21,6 @@ pinyin names.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -35,76 +34,22 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from zq_sim import style
+from zq_sim import outputs, style
 from zq_sim.style import t
 
 #: 10,000 yuan (万元).
 WAN = style.WAN
-#: Income thresholds (yuan): the 2024 floor and the next step.
-FLOOR, HIGHER = 150_000.0, 200_000.0
+#: Income thresholds (yuan): the 2024 floor and the next step (declared in zq_sim.outputs).
+FLOOR, HIGHER = outputs.FLOOR, outputs.HIGHER
 EAST = ("端州区", "鼎湖区", "高要区", "四会市")
 COUNTY_PINYIN = style.COUNTY_PINYIN
 
-#: What each metric means: (English label, Chinese label, kind). The kind sets the unit:
-#: "money" (yuan per village), "total" (yuan, the whole city), "share" (fraction of villages),
-#: "count", "index".
-METRIC_INFO: dict[str, tuple[str, str, str]] = {
-    "mean_operating_income": ("Mean operating income per village", "村均经营性收入", "money"),
-    "median_operating_income": ("Median operating income per village", "经营性收入中位数",
-                                "money"),
-    "min_operating_income": ("Lowest village's operating income", "最低村经营性收入", "money"),
-    "p10_operating_income": ("Bottom-decile village's own (operating) income",
-                             "末10%分位村自身经营性收入", "money"),
-    "mean_recurring_operating_income": ("Mean recurring operating income (without arrears)",
-                                        "村均经常性经营收入（不含清欠）", "money"),
-    "mean_total_income": ("Mean total income per village (incl. fiscal support)",
-                          "村均总收入（含财政补助）", "money"),
-    "min_total_income": ("Lowest village's total income (incl. fiscal support)",
-                         "最低村总收入（含财政补助）", "money"),
-    "share_below_150k": ("Villages with total income (incl. support) below 150k yuan",
-                         "总收入（含补助）低于15万元的村", "share"),
-    "share_below_200k": ("Villages with total income (incl. support) below 200k yuan",
-                         "总收入（含补助）低于20万元的村", "share"),
-    "share_own_below_150k": ("Villages with own income below 150k yuan (before support)",
-                             "自身经营性收入低于15万元的村（补助前）", "share"),
-    "share_own_below_200k": ("Villages with own income below 200k yuan (before support)",
-                             "自身经营性收入低于20万元的村（补助前）", "share"),
-    "villages_supported": ("Villages receiving fiscal support", "获财政补助的村", "count"),
-    "weak_listed": ("Villages on the weak-village list", "薄弱村名单内的村", "count"),
-    "public_support": ("Fiscal support paid to weak villages", "薄弱村财政补助支出", "total"),
-    "public_spending": ("Public money spent on the policy levers", "政策财政投入", "total"),
-    "gini": ("Gini coefficient of operating income", "经营性收入基尼系数", "index"),
-    "total_operating_income": ("Operating income of all villages", "全市村集体经营性收入",
-                               "total"),
-    "total_income": ("Total income of all villages", "全市村集体总收入", "total"),
-    "fixed_assets": ("Fixed assets of all villages", "全市村集体固定资产", "total"),
-    "companies": ("Strong-village companies", "强村公司", "count"),
-    "land_transferred_stock": ("Farmland transferred", "累计流转土地", "area"),
-    "three_assets_added_income": ("Added income of the three-assets reform", "三资改革增收",
-                                  "total"),
+#: Colours of the income sources (``mean_<source>_income`` columns), in drawing order; their
+#: labels are the registry's (:data:`zq_sim.outputs.INCOME_PARTS`).
+SOURCE_COLORS: dict[str, str] = {
+    "lease": "#4e79a7", "land": "#59a14f", "dividends": "#f28e2b", "pv": "#edc948",
+    "assistance": "#76b7b2", "own": "#b07aa1", "arrears": "#9c755f",
 }
-
-#: Money's unit on English axes (万元 on Chinese ones).
-MONEY_UNIT = "10k yuan (wan yuan)"
-#: The English label, unit and factor of each metric, for code that formats values itself
-#: (figures use :func:`scale_of` and :func:`metric_title`, which follow the language).
-METRICS: dict[str, tuple[str, str, float]] = {
-    m: (en, {"money": MONEY_UNIT, "total": MONEY_UNIT, "share": "% of villages"}.get(kind, ""),
-        {"money": 1 / WAN, "total": 1 / WAN, "share": 100.0}.get(kind, 1.0))
-    for m, (en, _, kind) in METRIC_INFO.items()}
-
-#: Income sources (``mean_<source>_income`` columns) in drawing order, with labels and colours.
-SOURCES: dict[str, tuple[str, str, str]] = {
-    "lease": ("leases of assets and resources", "资产资源租赁", "#4e79a7"),
-    "land": ("land transfer fees", "土地流转服务费", "#59a14f"),
-    "dividends": ("company dividends", "强村公司分红", "#f28e2b"),
-    "pv": ("PV (solar) income", "光伏收益", "#edc948"),
-    "assistance": ("assistance projects", "帮扶项目", "#76b7b2"),
-    "own": ("own businesses and services", "自营及服务", "#b07aa1"),
-    "arrears": ("arrears recovered (one-off)", "清收欠款（一次性）", "#9c755f"),
-}
-#: ``mean_*_income`` columns that are totals, not sources.
-NOT_SOURCES = ("operating", "total", "recurring_operating", "own_operating")
 
 #: Keyword for horizontal box plots (``vert`` was replaced by ``orientation`` in matplotlib 3.10).
 _HORIZONTAL = ({"orientation": "horizontal"}
@@ -121,48 +66,29 @@ def county_label(name: str) -> str:
 
 
 def metric_kind(metric: str) -> str:
-    """"money", "total", "share", "count", "index" or "area" (see :data:`METRIC_INFO`)."""
-    if metric in METRIC_INFO:
-        return METRIC_INFO[metric][2]
-    if re.fullmatch(r"mean_\w+_income", metric):
-        return "money"
-    if metric.startswith("public_"):
-        return "total"
-    return "index"
+    """The metric's kind (:data:`zq_sim.outputs.KINDS`): "income", "money", "share", ..."""
+    return outputs.describe(metric).kind
 
 
 def metric_title(metric: str) -> str:
-    """A metric's name in the current language."""
-    if metric in METRIC_INFO:
-        en, zh, _ = METRIC_INFO[metric]
-        return t(en, zh)
-    m = re.fullmatch(r"mean_(\w+)_income", metric)
-    if m and m.group(1) in SOURCES:
-        en, zh, _ = SOURCES[m.group(1)]
-        return t(f"Mean income from {en}", f"村均{zh}收入")
-    if metric.startswith("public_"):
-        return t(f"Public money: {metric[len('public_'):].replace('_', ' ')}",
-                 f"财政投入：{metric[len('public_'):]}")
-    return metric.replace("_", " ")
+    """A metric's name in the current language (:mod:`zq_sim.outputs`)."""
+    o = outputs.describe(metric)
+    return t(o.label, o.label_zh)
 
 
 def scale_of(metric: str, values: Iterable[float] = (), difference: bool = False,
              ) -> tuple[float, str]:
-    """(factor from the stored value, unit label) for a metric's values."""
-    kind = metric_kind(metric)
-    if kind == "money":
-        return 1 / WAN, t("10k yuan (wan yuan) per village", "万元/村")
-    if kind == "total":
+    """(factor from the stored value, unit label) for a metric's values.
+
+    The registry's display factor and unit; money (city-wide yuan) in 万元 or 亿元, whichever
+    fits ``values``; a difference of shares in percentage points.
+    """
+    o = outputs.describe(metric)
+    if o.kind == "money":
         return style.money_scale(values)
-    if kind == "share":
-        return 100.0, (t("percentage points", "百分点") if difference
-                       else t("% of villages", "% 村"))
-    if kind == "count":
-        return 1.0, t("villages", "个村") if "village" in metric or metric == "weak_listed" \
-            else t("number", "个")
-    if kind == "area":
-        return 1.0, t("mu", "亩")
-    return 1.0, ""
+    if o.kind == "share" and difference:
+        return 1 / o.factor, t(*outputs.UNITS["pp"])
+    return 1 / (o.factor or 1.0), t(o.shown_unit("en"), o.shown_unit("zh"))
 
 
 def metric_label(metric: str) -> str:
@@ -259,7 +185,7 @@ def plot_time_bands(runs: pd.DataFrame, metrics: Sequence[str], by: str = "scena
 
     Args:
         runs: one row per replicate and year with ``by``, ``year`` and the metrics.
-        metrics: columns to draw (see :data:`METRIC_INFO` for their labels and units).
+        metrics: columns to draw (their labels and units from :mod:`zq_sim.outputs`).
         by: the grouping column (one line and band each).
         colors: colour per group (default: :func:`palette`).
         title: the figure's title.
@@ -608,11 +534,11 @@ def source_columns(columns: Iterable[str]) -> list[tuple[str, str]]:
     """(source, column) of the ``mean_<source>_income`` columns, known sources first."""
     found = {}
     for c in columns:
-        m = re.fullmatch(r"mean_(\w+)_income", c)
-        if m and m.group(1) not in NOT_SOURCES:
-            found[m.group(1)] = c
-    known = [(s, found[s]) for s in SOURCES if s in found]
-    return known + sorted((s, c) for s, c in found.items() if s not in SOURCES)
+        part = outputs.income_part(c)
+        if part is not None:
+            found[part] = c
+    known = [(s, found[s]) for s in SOURCE_COLORS if s in found]
+    return known + sorted((s, c) for s, c in found.items() if s not in SOURCE_COLORS)
 
 
 def plot_income_sources(runs: pd.DataFrame, years: Sequence[int], by: str = "scenario",
@@ -634,7 +560,7 @@ def plot_income_sources(runs: pd.DataFrame, years: Sequence[int], by: str = "sce
                              sharey=True, sharex=True, squeeze=False, layout="constrained")
     axes = axes[0]
     fallback = plt.get_cmap("tab20")
-    color = {s: SOURCES[s][2] if s in SOURCES else fallback(i % 20)
+    color = {s: SOURCE_COLORS[s] if s in SOURCE_COLORS else fallback(i % 20)
              for i, (s, _) in enumerate(sources)}
     for ax, year in zip(axes, years, strict=True):
         last = runs[runs["year"] == year]
@@ -664,7 +590,7 @@ def plot_income_sources(runs: pd.DataFrame, years: Sequence[int], by: str = "sce
     axes[0].set_yticks([p for p, _ in labels], [lab for _, lab in labels])
     axes[0].set_ylim(-0.7, len(rows) - 0.3)
     handles = [Patch(color=color[s]) for s, _ in sources]
-    names = [t(SOURCES[s][0], SOURCES[s][1]) if s in SOURCES else s for s, _ in sources]
+    names = [t(*outputs.part_label(s)) for s, _ in sources]
     if "mean_support" in runs:
         handles.append(Patch(facecolor="white", edgecolor="0.4", hatch="////"))
         names.append(t("fiscal support (not own income)", "财政补助（非自身收入）"))
@@ -978,7 +904,7 @@ def plot_heatmap(runs: pd.DataFrame, x: str, y: str, metric: str,
         runs: one row per replicate and year with columns ``x``, ``y``, ``year`` and ``metric``.
         x: parameter on the horizontal axis.
         y: parameter on the vertical axis.
-        metric: the metric (see :data:`METRIC_INFO`).
+        metric: the metric (its label and unit from :mod:`zq_sim.outputs`).
         xlabel: axis label (default: the parameter's name).
         ylabel: axis label (default: the parameter's name).
         cmap: colour map.

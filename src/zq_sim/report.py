@@ -55,7 +55,7 @@ import pandas as pd
 import yaml
 from tqdm import tqdm
 
-from zq_sim import compare, plotting, style
+from zq_sim import compare, outputs, plotting, style
 from zq_sim.document import Document
 
 REPORT_DIR = "report"
@@ -70,25 +70,15 @@ SUMMARY_METRICS = (
     "p10_operating_income", "mean_recurring_operating_income", "share_own_below_150k",
     "share_own_below_200k", "villages_supported", "weak_listed", "public_support",
 )
-#: Columns of the scenario table, with their short headers (those a sweep lacks are skipped).
-HEADLINE = {
-    "p10_operating_income": "bottom-decile own income",
-    "share_own_below_150k": "own <150k", "share_own_below_200k": "own <200k",
-    "villages_supported": "on support", "public_support": "support cost",
-    "mean_operating_income": "mean own income", "public_spending": "public money",
-}
+#: Columns of the scenario table (those a sweep lacks are skipped); headers from the registry.
+HEADLINE = ("p10_operating_income", "share_own_below_150k", "share_own_below_200k",
+            "villages_supported", "public_support", "mean_operating_income", "public_spending")
 #: Metrics of the weak-village outcomes that older sweeps may lack.
 WEAK_METRICS = ("p10_operating_income", "share_own_below_150k", "share_own_below_200k",
                 "villages_supported", "public_support")
-#: Metrics compared with the baseline (paired by seed), with their short headers.
-DIFF_METRICS = {
-    "p10_operating_income": "bottom-decile own income",
-    "share_own_below_200k": "own <200k",
-    "villages_supported": "on support",
-    "public_support": "support cost",
-    "mean_operating_income": "mean own income",
-    "public_spending": "public money",
-}
+#: Metrics compared with the baseline (paired by seed); headers from the registry.
+DIFF_METRICS = ("p10_operating_income", "share_own_below_200k", "villages_supported",
+                "public_support", "mean_operating_income", "public_spending")
 #: Columns of the village panel that the report keeps (last year only).
 VILLAGE_COLUMNS = ["seed", "year", "code", "county", "operating_income", "total_income"]
 
@@ -422,10 +412,8 @@ def summary_table(runs: pd.DataFrame, by: str = "scenario",
     carry = [k for k in dict.fromkeys([by, "scenario", *keys]) if k in table.columns]
     for metric in [m for m in metrics if m in table.columns]:
         stats = plotting.spread(table, [*carry, "year"], metric)
-        kind = plotting.metric_kind(metric)
-        unit = {"money": "yuan", "total": "yuan", "share": "fraction of villages"}.get(kind, "")
-        en = plotting.METRIC_INFO.get(metric, (metric.replace("_", " "),))[0]
-        rows.append(stats.assign(metric=metric, label=en, unit=unit))
+        o = outputs.describe(metric)
+        rows.append(stats.assign(metric=metric, label=o.label, unit=o.stored_unit))
     out = pd.concat(rows, ignore_index=True)
     return out[[*carry, "metric", "label", "unit", "year", "n", "mean", "p05", "p95"]]
 
@@ -448,9 +436,11 @@ def _fmt_in(metric: str, v: float, scale: tuple[float, str] | None = None,
     factor = (scale or plotting.scale_of(metric, [v]))[0]
     x = v * factor
     sign = "+" if signed else ""
-    if kind == "share":
+    if kind in ("share", "rate"):
         return f"{x:{sign}.1f}" + ("" if signed else "%")
-    if kind in ("count", "area"):
+    if kind in ("year", "id"):
+        return f"{x:.0f}"
+    if kind in ("count", "area", "power"):
         return f"{x:{sign},.0f}"
     if kind == "index":
         return f"{x:{sign}.3f}"
@@ -460,14 +450,14 @@ def _fmt_in(metric: str, v: float, scale: tuple[float, str] | None = None,
 
 def _unit_in(metric: str, scale: tuple[float, str] | None = None,
              difference: bool = False) -> str:
-    kind = plotting.metric_kind(metric)
-    if kind == "money":
+    o = outputs.describe(metric)
+    if o.kind == "income":
         return "万元"
-    if kind == "total":
-        return scale[1].split(" ")[-1].strip("()") if scale else "万元"
-    if kind == "share":
+    if o.kind == "money":  # 万元 or 亿元 as the scale chose, in either language's report
+        return "亿元" if scale and scale[0] < 1 / outputs.WAN else "万元"
+    if o.kind in ("share", "rate"):
         return "pp" if difference else "%"
-    return {"count": "villages", "area": "mu"}.get(kind, "")
+    return o.shown_unit("en")
 
 
 def _param_doc(name: str) -> str:
@@ -680,7 +670,7 @@ def _heatmaps(sweep: Sweep, notes: list[str]) -> list[FigureSpec]:
             sub = runs[runs["scenario"] == scenario]
             for metric in metrics:
                 suffix = f"_{scenario}" if len(scenarios) > 1 else ""
-                title = plotting.METRIC_INFO[metric][0]
+                title = outputs.label(metric)
                 out.append(FigureSpec(
                     f"heatmap_{metric}{suffix}",
                     f"Heat map: {title.lower()}" + (f" ({scenario})" if len(scenarios) > 1
@@ -914,7 +904,8 @@ def _summary_section(doc: Document, a: Analysis) -> None:
     policy, shock = style.order_groups(a.groups, a.shocks)
     for year in a.years:
         doc.h3(f"{year}")
-        header = [by] + [f"{HEADLINE[m]} ({_unit_in(m, scales[m])})" for m in metrics]
+        header = [by] + [f"{outputs.describe(m).header} ({_unit_in(m, scales[m])})"
+                         for m in metrics]
         rows = []
         for g in policy + shock:
             sub = s[(s[by] == g) & (s["year"] == year)].set_index("metric")
@@ -950,8 +941,8 @@ def _differences_section(doc: Document, a: Analysis) -> None:
         doc.h3(f"{year}")
         scales = {m: plotting.scale_of(m, d.loc[d["metric"] == m, "mean"], difference=True)
                   for m in metrics}  # one unit per metric across the years
-        header = [f"{by} vs comparator"] + [f"{DIFF_METRICS[m]} ({_unit_in(m, scales[m], True)})"
-                                            for m in metrics]
+        header = [f"{by} vs comparator"] + [
+            f"{outputs.describe(m).header} ({_unit_in(m, scales[m], True)})" for m in metrics]
         if "p10_operating_income" in metrics:
             header.append("k/n up")
         rows = []

@@ -30,48 +30,16 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from zq_sim import data, resources
+from zq_sim import data, outputs, resources
 from zq_sim.config import RunConfig, validate
 from zq_sim.model import ZhaoqingModel
 
-#: How each target of data/targets.yaml is read off the time series: (column, kind), where
-#: "level" is the calibration year's value and "growth" the change over the year before.
-TARGET_METRICS: dict[str, tuple[str, str]] = {
-    "mean_operating_income": ("mean_operating_income", "level"),
-    "min_total_income": ("min_total_income", "level"),
-    "fixed_assets_growth": ("fixed_assets", "growth"),
-    "platform_volume_growth": ("platform_deals", "growth"),  # 交易量: the number of deals
-    "contracts_growth": ("contracts_managed", "growth"),
-    "premium_rate": ("premium_rate", "level"),
-    "three_assets_added_income": ("three_assets_added_income", "level"),
-    "petitions_change": ("petitions", "growth"),
-    "strong_village_companies": ("companies", "level"),
-    "village_level_companies": ("companies_village", "level"),
-    "farmland_transferred_mu": ("land_transferred", "level"),
-    "huaiji_soe_transferred_mu": ("huaiji_soe_land", "level"),
-}
-
-#: Metrics reported for the last simulated year.
-HORIZON_METRICS = (
-    "mean_operating_income", "mean_recurring_operating_income", "mean_arrears_income",
-    "median_operating_income", "min_total_income", "share_below_150k", "share_below_200k",
-    # weak villages on their own income (operating income, before support)
-    "share_own_below_150k", "share_own_below_200k", "p10_operating_income",
-    "min_operating_income", "villages_supported", "public_support", "weak_listed",
-    "gini", "total_operating_income", "public_spending", "mean_total_income",
-    "companies", "land_transferred_stock", "fixed_assets",
-)
-
-
-#: Metrics shown for chosen years (summary.json "years"): income with its one-off part apart,
-#: and the weak villages on their own income.
-PATH_METRICS = (
-    "mean_operating_income", "mean_recurring_operating_income", "mean_arrears_income",
-    "p10_operating_income", "share_own_below_150k", "share_own_below_200k", "villages_supported",
-    "public_support", "public_spending",
-)
-#: Years besides the calibration year and the horizon shown in summary.json "years".
-MILESTONES = (2025, 2027, 2030)
+#: How each target is read off the time series, the metrics of the last year and of chosen
+#: years, and those years: declared with every output in :mod:`zq_sim.outputs`.
+TARGET_METRICS = outputs.TARGETS
+HORIZON_METRICS = outputs.HORIZON
+PATH_METRICS = outputs.PATHS
+MILESTONES = outputs.MILESTONES
 
 
 #: Outcomes whose variance summary.json splits into replicate noise and parameter uncertainty.
@@ -554,7 +522,7 @@ def format_table(summary: dict) -> str:
                   "of unpaid rent, not a change in what villages earn."]
     lines += ["", f"Horizon, {summary['horizon_year']}: mean [p05, p95]"]
     for name, s in summary["horizon"].items():
-        unit = "fraction" if name.startswith("share") or name == "gini" else "yuan"
+        unit = "fraction" if outputs.describe(name).kind in ("share", "rate", "index") else "yuan"
         if s["mean"] is None:
             continue
         if unit == "fraction":

@@ -9,7 +9,8 @@ gives a scenario the same colour and the same kind:
 - **Shocks** (events that happen to the villages, not policies anyone chooses) are the scenarios
   of :data:`SHOCKS` or a scenario file with ``kind: shock`` at its top level
   (conf/scenario/NAME.yaml); figures draw them apart from the policies.
-- **Money** is shown in 万元 (10,000 yuan) or 亿元 (100 million yuan), whichever fits the values.
+- **Money** is shown in 万元 (10,000 yuan) or 亿元 (100 million yuan), whichever fits the values;
+  the units' labels, and every output's label and unit, are declared in :mod:`zq_sim.outputs`.
 - **Language**: Chinese labels when a CJK font is installed (Noto Sans CJK, Debian's
   ``fonts-noto-cjk``; others are tried too), pinyin and English otherwise.
   :func:`use_language` chooses ("auto", "zh" or "pinyin") and sets matplotlib's font.
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import yaml
 
+from zq_sim import outputs
 from zq_sim.paths import CONF_DIR
 
 #: Scenarios that are shocks to the 2024 mix rather than policies (besides ``kind: shock``).
@@ -124,7 +126,7 @@ def order_groups(groups: Iterable[str], shocks: Iterable[str] = ()) -> tuple[lis
 # ------------------------------------------------------------------------------------------
 # Money
 # ------------------------------------------------------------------------------------------
-WAN, YI = 1.0e4, 1.0e8
+WAN, YI = outputs.WAN, outputs.YI
 
 
 def money_scale(values: Iterable[float]) -> tuple[float, str]:
@@ -135,17 +137,11 @@ def money_scale(values: Iterable[float]) -> tuple[float, str]:
 
 
 def unit(name: str) -> str:
-    """A unit's label in the current language: "wan" (万元), "yi" (亿元), "pct", "villages"."""
-    return _t(*UNITS[name])
+    """A unit's label in the current language: "wan" (万元), "yi" (亿元), "pct", "villages".
 
-
-UNITS = {
-    "wan": ("10k yuan (wan yuan)", "万元"),
-    "yi": ("100M yuan (yi yuan)", "亿元"),
-    "pct": ("% of villages", "% 村"),
-    "villages": ("villages", "个村"),
-    "ratio": ("yuan per yuan", "元/元"),
-}
+    The labels are the registry's (:data:`zq_sim.outputs.UNITS`).
+    """
+    return _t(*outputs.UNITS[name])
 
 
 def format_money(yuan: float, scale: tuple[float, str] | None = None) -> str:

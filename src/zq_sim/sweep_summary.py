@@ -20,18 +20,25 @@ from pathlib import Path
 
 import yaml
 
+from zq_sim import outputs
 from zq_sim.paths import CONF_DIR
 from zq_sim.style import is_shock
 
-#: Columns of the comparison: (horizon metric, header, factor, format). Absent ones are skipped.
-COLUMNS = (
-    ("mean_operating_income", "mean own income 万元", 1e-4, "{:,.1f}"),
-    ("p10_operating_income", "bottom-decile own 万元", 1e-4, "{:,.1f}"),
-    ("share_own_below_200k", "own <200k", 100.0, "{:.1f}%"),
-    ("villages_supported", "on support", 1.0, "{:,.0f}"),
-    ("public_support", "support 万元", 1e-4, "{:,.0f}"),
-    ("public_spending", "public money 亿元", 1e-8, "{:,.2f}"),
+#: Columns of the comparison: (horizon metric, unit shown, format); headers are the registry's
+#: short labels (:mod:`zq_sim.outputs`). Absent ones are skipped.
+_SHOWN = (
+    ("mean_operating_income", "wan", "{:,.1f}"),
+    ("p10_operating_income", "wan", "{:,.1f}"),
+    ("share_own_below_200k", "pct", "{:.1f}%"),
+    ("villages_supported", "", "{:,.0f}"),
+    ("public_support", "wan", "{:,.0f}"),
+    ("public_spending", "yi", "{:,.2f}"),
 )
+#: (metric, header, factor, format) of each column.
+COLUMNS = tuple(
+    (m, outputs.describe(m).header + (f" {outputs.UNITS[u][1]}" if u in ("wan", "yi") else ""),
+     {"wan": 1 / outputs.WAN, "yi": 1 / outputs.YI, "pct": 100.0}.get(u, 1.0), fmt)
+    for m, u, fmt in _SHOWN)
 IGNORED = ("hydra.", "seed", "resume", "output.progress")
 
 

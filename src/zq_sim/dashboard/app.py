@@ -14,6 +14,7 @@ import math
 import solara
 from solara.lab import use_task
 
+from zq_sim import outputs
 from zq_sim.config import ConfigError
 from zq_sim.dashboard import figures
 from zq_sim.dashboard.live import (
@@ -78,15 +79,15 @@ def _money(yuan: float, year_unit: str = "") -> str:
     return f"{yuan / 1e4:,.1f} 万元{year_unit}"
 
 
+#: The year's key numbers: (column, how its value is written); labels from the registry.
 HEADLINES = (
-    ("mean_operating_income", "Mean operating income", lambda x: _money(x)),
-    ("p10_operating_income", "Bottom decile (10th percentile)", lambda x: _money(x)),
-    ("share_own_below_150k", "Own income below 150k yuan", lambda x: f"{x:.1%}"),
-    ("share_own_below_200k", "Own income below 200k yuan", lambda x: f"{x:.1%}"),
-    ("villages_supported", "Villages receiving support", lambda x: f"{x:,.0f}"),
-    ("public_support", "Cost of support, city-wide", lambda x: _money(x, " a year")),
-    ("public_spending", "Public spending on the levers, city-wide",
-     lambda x: _money(x, " a year")),
+    ("mean_operating_income", lambda x: _money(x)),
+    ("p10_operating_income", lambda x: _money(x)),
+    ("share_own_below_150k", lambda x: f"{x:.1%}"),
+    ("share_own_below_200k", lambda x: f"{x:.1%}"),
+    ("villages_supported", lambda x: f"{x:,.0f}"),
+    ("public_support", lambda x: _money(x, " a year")),
+    ("public_spending", lambda x: _money(x, " a year")),
 )
 
 
@@ -96,12 +97,13 @@ def Headlines(run: LiveRun, reference: LiveRun, year: int):
     mine, base = solara.use_memo(lambda: (headline(run, year), headline(reference, year)),
                                  [run.token, reference.token, year])
     rows = []
-    for key, label, fmt in HEADLINES:
+    for key, fmt in HEADLINES:
         if key not in mine:
             continue
         mean, lo, hi = mine[key]
         ref = base.get(key, (math.nan,))[0]
-        rows.append(f"| {label} | **{fmt(mean)}** | {fmt(lo)} – {fmt(hi)} | {fmt(ref)} |")
+        rows.append(f"| {outputs.label(key)} | **{fmt(mean)}** | {fmt(lo)} – {fmt(hi)} | "
+                    f"{fmt(ref)} |")
     solara.Markdown(
         f"#### {year}: {run.label} against the baseline\n\n"
         "| per village unless stated | this run | 90% of replicates | baseline |\n"

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from zq_sim import style
+from zq_sim import outputs, style
 from zq_sim.dashboard.live import FLOOR, REFERENCE, SOURCES, bands, differences
 from zq_sim.plotting import EAST, county_label
 
@@ -32,13 +32,6 @@ from zq_sim.plotting import EAST, county_label
 WIDTH = 10.5
 #: The baseline reference's colour (a run takes its scenario's colour, style.color_of).
 REFERENCE_COLOR = "#7f7f7f"
-#: What each item of public spending (``public_<item>`` columns) pays for; items not named here
-#: are shown by their column name.
-PUBLIC_ITEMS: dict[str, str] = {
-    "support": "Fiscal support to weak villages", "assistance": "Assistance projects",
-    "companies": "Start-up capital of companies", "pv": "PV subsidy",
-    "town_works": "Towns' public works let to companies",
-}
 #: Colours of the income sources (a qualitative palette, one per source, fixed).
 SOURCE_COLORS = dict(zip(SOURCES, ("#4c72b0", "#c7c7c7", "#55a868", "#8172b2", "#ccb974",
                                    "#64b5cd", "#dd8452"), strict=True))
@@ -278,7 +271,8 @@ def public_items(table: pd.DataFrame) -> list[str]:
 def plot_public_money(timeseries: pd.DataFrame) -> tuple[Figure, np.ndarray]:
     """Public money a year by item, one panel per run (stacked areas, means over replicates).
 
-    Every ``public_<item>`` column is an item, so items added to the model appear by themselves.
+    Every ``public_<item>`` column is an item, so items added to the model appear by themselves
+    (labelled by the registry, :func:`zq_sim.outputs.item_label`, or from their name).
     """
     groups = _groups(timeseries)
     items = public_items(timeseries)
@@ -296,7 +290,7 @@ def plot_public_money(timeseries: pd.DataFrame) -> tuple[Figure, np.ndarray]:
         ax.set_ylabel(f"{money} a year")
         _year_axis(ax)
     handles = [Patch(facecolor=c) for c in colors]
-    labels = [PUBLIC_ITEMS.get(i, i.replace("_", " ")) for i in items]
+    labels = [outputs.capitalised(outputs.item_label(i)[0]) for i in items]
     fig.legend(handles[::-1], labels[::-1], loc="outside right center", frameon=False,
                title="public money for", fontsize=8.5)
     fig.suptitle(f"What the public money buys (city-wide; mean of {_n_rep(timeseries)} "

@@ -25,14 +25,15 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from zq_sim import outputs
 from zq_sim.config import RunConfig, describe_fields, validate
 from zq_sim.overrides import CONF_DIR, choices
 from zq_sim.run import replicate_seeds, run_replicate
 
 #: The scenario every run is compared with (the 2024 policy mix continued).
 REFERENCE = "baseline"
-#: Income thresholds of the weak-village outcomes (yuan).
-FLOOR, HIGHER = 150_000.0, 200_000.0
+#: Income thresholds of the weak-village outcomes (yuan; declared in zq_sim.outputs).
+FLOOR, HIGHER = outputs.FLOOR, outputs.HIGHER
 
 
 @dataclass(frozen=True)
@@ -86,12 +87,11 @@ LEVERS: tuple[Lever, ...] = (
 )
 LEVER_KEYS = tuple(lever.key for lever in LEVERS)
 
-#: Sources of operating income (``mean_<part>_income`` columns) and their labels.
+#: Sources of operating income (``mean_<part>_income`` columns) in the dashboard's stacking
+#: order, with the registry's labels (:data:`zq_sim.outputs.INCOME_PARTS`).
 SOURCES: dict[str, str] = {
-    "lease": "Leases of collective assets", "arrears": "Arrears recovered (one-off)",
-    "land": "Land transfer fees", "dividends": "Company dividends", "pv": "PV electricity",
-    "assistance": "Assistance projects", "own": "Own business",
-}
+    p: outputs.capitalised(outputs.part_label(p)[0])
+    for p in ("lease", "arrears", "land", "dividends", "pv", "assistance", "own")}
 
 _HYDRA = threading.Lock()  # Hydra's compose state is global to the process
 _TOKENS = itertools.count(1)
