@@ -796,6 +796,14 @@ def _document(sweep: Sweep, a: Analysis | None, figs: list[FigureSpec], notes: l
                                                            if reps.max() != reps.min() else ""))
         facts.append(f"years: {int(runs['year'].min())} to {int(runs['year'].max())} "
                      f"(policy levers from {sweep.policy_start})")
+        sources = set(jobs["uncertainty"].dropna().astype(str)) if "uncertainty" in jobs else set()
+        facts.append(
+            "intervals over replicates: "
+            + ("replicate noise and parameter uncertainty (uncertainty=parameters: each group "
+               "of replicates runs a parameter set drawn from the ensemble; each job's "
+               "summary.json splits the variance)" if "parameters" in sources else
+               "replicate noise only, at the calibrated parameters (uncertainty=parameters "
+               "adds parameter uncertainty)"))
     for c in sweep.swept:
         values = ", ".join(_fmt_value(v) for v in ordered_unique(jobs[c]))
         facts.append(f"swept: `{c}` = {values}")
