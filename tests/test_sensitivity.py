@@ -272,3 +272,24 @@ def test_a_tiny_real_analysis_end_to_end(tmp_path):
     table = pd.read_csv(tmp_path / "out" / "indices.csv")
     assert set(table["method"]) == {"morris", "sobol", "oat"}
     assert table.loc[table["method"] == "morris", "value"].notna().all()
+
+
+def test_benchmark_reports_rates_and_the_share_outside_the_model(capsys):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "sensitivity.py"
+    spec = importlib.util.spec_from_file_location("zq_bench_sensitivity", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = bench.main(["--points", "2", "--repeats", "1", "--jobs", "1"])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == json.loads(
+        json.dumps(result))
+    for d in result["designs"].values():
+        assert d["runs"] == 2 * len(result["cases"]) * result["replicates"]
+        assert d["batched_runs_per_s"] > 0 and 0 <= d["batched_outside_share"] < 1
+        assert 0 <= d["serial_outside_share"] < 1
+    plan = result["default_plan"]
+    assert plan["total_runs"] == sum(plan["runs"].values()) > 1000
+    assert plan["projected_minutes"] > 0

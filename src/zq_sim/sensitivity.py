@@ -115,7 +115,7 @@ class MorrisSettings:
 class SobolSettings:
     """Sobol indices (SALib) of the most influential uncertainties."""
 
-    top: int = 8                  # uncertainties carried over from Morris
+    top: int = 10                 # uncertainties carried over from Morris
     samples: int = 128            # base samples N (a power of 2); N * (top + 2) points
     resamples: int = 200          # bootstrap resamples for the confidence intervals
     conf_level: float = 0.95
@@ -239,6 +239,22 @@ def effective(s: SensitivitySettings, quick: bool) -> SensitivitySettings:
     q.oat.parameters = min(s.oat.parameters, 2)
     q.oat.seeds = 2
     return q
+
+
+def planned_runs(s: SensitivitySettings, n_uncertainties: int, n_levers: int) -> dict[str, int]:
+    """Model runs each stage makes (a design point is a run per case and replicate seed)."""
+    cases = 1 + len(s.policies)
+    top = min(s.sobol.top, n_uncertainties)
+    return {
+        "noise": s.noise_seeds * cases,
+        "morris_uncertainties": s.morris.trajectories * (n_uncertainties + 1) * cases
+        * s.replicates,
+        "morris_levers": s.morris.lever_trajectories * (n_levers + 1) * s.replicates
+        if s.levers and n_levers else 0,
+        "sobol": s.sobol.samples * (top + 2) * cases * s.replicates,
+        "nominal": cases * s.replicates,
+        "oat": min(s.oat.parameters, top) * 2 * s.oat.seeds * cases,
+    }
 
 
 # ----------------------------------------------------------------------------------- evaluation

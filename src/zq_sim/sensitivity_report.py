@@ -418,8 +418,19 @@ def _oat_section(result: Result, morris: pd.DataFrame) -> list[str]:
     lines += _md_table(pd.DataFrame(rows, columns=["input", "outcome", "one-at-a-time swing",
                                                    "Morris mu", "Morris mu*", "same direction"]))
     lines += ["", f"Same direction (or a swing within its interval of zero) in {agree} of "
-              f"{total} cases.", ""]
-    return lines
+              f"{total} cases."]
+    agree = total = 0
+    for r in oat[oat["case"] != BASELINE].itertuples():
+        m = morris[(morris["case"] == r.case) & (morris["outcome"] == r.outcome)
+                   & (morris["parameter"] == r.parameter)]
+        if len(m):
+            total += 1
+            agree += bool(np.sign(float(m["mu"].iloc[0])) == np.sign(r.value)
+                          or abs(r.value) <= r.confidence)
+    if total:
+        lines.append(f"For the policies' effects (in indices.csv, method `oat`): {agree} of "
+                     f"{total}.")
+    return [*lines, ""]
 
 
 # --------------------------------------------------------------------------------- writing
