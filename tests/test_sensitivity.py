@@ -120,6 +120,35 @@ def test_ishigami_indices_recovered_within_their_intervals():
     assert morris.at["model.x3", "sigma"] > morris.at["model.x3", "mu_star"]
 
 
+class NoisyEffect:
+    """A clear baseline (5 x1 + x2) and a policy whose effect is replicate noise (sd 1) only."""
+
+    cases = ("baseline", "three_assets")
+    outcomes = (OUT,)
+
+    def __call__(self, dims, values, seeds):
+        x = np.atleast_2d(values)
+        base = 5 * x[:, 0] + x[:, 1]
+        noise = np.array([np.mean([np.random.default_rng([s, *np.round(row * 1e6).astype(int)])
+                                   .normal() for s in seeds]) for row in x])
+        return np.column_stack([base, base + 0.001 * x[:, 3] + noise]), 0.0
+
+
+def test_a_response_of_noise_chooses_no_sobol_inputs_and_is_flagged():
+    dims = toy_dims(4)
+    s = settings(**{"morris.trajectories": 6, "sobol.top": 2, "sobol.samples": 64,
+                    "oat.parameters": 0, "noise_seeds": 10})
+    result = run_toy(NoisyEffect(), dims, s)
+    noise = result.noise.set_index("case")
+    assert noise.at["three_assets", "share_morris"] > 0.5
+    assert noise.at["baseline", "sd"] == 0.0 and noise.at["baseline", "share_morris"] == 0.0
+    assert result.top == ["model.x1", "model.x2"]  # the baseline's leaders only
+    text = sr.report_text(result)
+    assert "the indices below are mostly replicate noise" in text
+    st = values(result, "sobol", "ST", case="three_assets")
+    assert st.min() > 0.5  # every input's ST raised by the noise, as the report warns
+
+
 def test_levers_screened_apart_from_the_uncertainties():
     dims = toy_dims(3)
     levers = [space.Dimension(f"policy.l{i}", 0.0, 2.0, "uniform", 1.0, "-", "toy", False,

@@ -527,14 +527,19 @@ def influence(morris_table: pd.DataFrame) -> pd.DataFrame:
     return score[list(dict.fromkeys(m["case"]))]
 
 
-def leaders(morris_table: pd.DataFrame, k: int) -> list[str]:
+def leaders(morris_table: pd.DataFrame, k: int,
+            noisy: Sequence[tuple[str, str]] = ()) -> list[str]:
     """The ``k`` inputs carried into Sobol, taken in turn from each case's leaders.
 
     Each case (the baseline's levels, then each policy's effect) ranks the inputs by
     :func:`influence`; the first of each case is taken, then the second of each, and so on, so
-    that every policy conclusion has its own leading uncertainties among the ``k``.
+    that every policy conclusion has its own leading uncertainties among the ``k``. Responses
+    in ``noisy`` ((case, outcome) pairs whose variance is mostly replicate noise) choose none:
+    their leaders would be the inputs that happened to draw the largest noise.
     """
-    score = influence(morris_table)
+    keep = ~pd.Series(list(zip(morris_table["case"], morris_table["outcome"], strict=True)),
+                      index=morris_table.index).isin(set(noisy))
+    score = influence(morris_table[keep])
     ranked = {c: list(score[c].sort_values(ascending=False, kind="stable").index)
               for c in score.columns}
     chosen: list[str] = []
@@ -579,6 +584,20 @@ def calibrated_names(cfg: RunConfig) -> list[str]:
                 yield f"{prefix}{k}"
 
     return list(walk(data))
+
+
+#: A response whose variance over a design is more than this share replicate noise (one design
+#: point's, without common seeds) chooses no Sobol inputs, and its indices are flagged.
+NOISY = 0.5
+
+
+def _noise_share(noise: pd.DataFrame, resp: Mapping[tuple[str, str], np.ndarray]) -> np.ndarray:
+    """Each response's noise variance (one point's) over its variance across a design."""
+    out = []
+    for r in noise.itertuples():
+        v = float(np.var(resp[(r.case, r.outcome)], ddof=1))
+        out.append(r.sd_of_point ** 2 / v if v > 0 else math.inf)
+    return np.array(out)
 
 
 def choose_inputs(cfg: RunConfig, s: SensitivitySettings
@@ -675,9 +694,12 @@ def analyse(s: SensitivitySettings, evaluator: Evaluator,
         frames.append(_frame("morris_levers", levers, lv, lev_eval, yl))
         say(f"Morris: {len(levers)} levers, {len(lv)} points")
 
-    # 4. Sobol over the top uncertainties, the others at their nominal values
+    # 4. Sobol over the top uncertainties, the others at their nominal values; responses whose
+    # spread over the Morris design is mostly noise choose no leaders
+    noise["share_morris"] = _noise_share(noise, responses(evaluator, y))
+    noisy = [(r.case, r.outcome) for r in noise.itertuples() if not r.share_morris <= NOISY]
     table = pd.DataFrame(rows)
-    top = leaders(table[table["inputs"] == "uncertainties"], s.sobol.top)
+    top = leaders(table[table["inputs"] == "uncertainties"], s.sobol.top, noisy)
     by_name = {d.name: d for d in unc}
     top_dims = [by_name[n] for n in top]
     su = sobol_sample.sample(space.salib_problem(top_dims), s.sobol.samples,
@@ -688,14 +710,15 @@ def analyse(s: SensitivitySettings, evaluator: Evaluator,
     ys = evaluate(evaluator, unc, sv, seeds, desc="Sobol", **run)
     rows += sobol_rows(top_dims, ys, evaluator, s)
     frames.append(_frame("sobol", unc, sv, evaluator, ys))
+    noise["share_sobol"] = _noise_share(noise, responses(evaluator, ys))
     say(f"Sobol: {len(top)} uncertainties, {len(sv)} points")
 
     # the effects' spread over the Sobol sample's base rows (independent, uniform draws)
     base_rows = ys[::len(top_dims) + 2]
     x0y = evaluate(evaluator, unc, x0[None], seeds, jobs=1, progress=False, timing=timing)
-    nominal = responses(evaluator, x0y)
+    at_nominal = responses(evaluator, x0y)
     effects = pd.DataFrame([{
-        "case": c, "outcome": o, "nominal": float(nominal[(c, o)][0]),
+        "case": c, "outcome": o, "nominal": float(at_nominal[(c, o)][0]),
         "mean": float(np.mean(r)), "p05": float(np.percentile(r, 5)),
         "p95": float(np.percentile(r, 95)), "share_positive": float(np.mean(r > 0)),
         "samples": len(r)} for (c, o), r in responses(evaluator, base_rows).items()])

@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 from zq_sim import style  # noqa: E402
 from zq_sim.config import OutputsExist  # noqa: E402
 from zq_sim.plotting import metric_title, scale_of  # noqa: E402
-from zq_sim.sensitivity import BASELINE, OUTCOMES, Result  # noqa: E402
+from zq_sim.sensitivity import BASELINE, NOISY, OUTCOMES, Result  # noqa: E402
 
 #: Files of an analysis (patterns): removed from the destination only on ``overwrite``.
 OWN = ("report.md", "indices.csv", "evaluations.parquet", "config.yaml", "morris_*.png",
@@ -152,12 +152,15 @@ def plot_morris(table: pd.DataFrame, panel: str = "case", noise: pd.DataFrame | 
     return fig, axes
 
 
-def plot_sobol(table: pd.DataFrame, title: str = ""):
+def plot_sobol(table: pd.DataFrame, title: str = "", noise: pd.DataFrame | None = None):
     """First-order (S1) and total (ST) Sobol indices with their intervals, a panel per case.
 
     Args:
         table: rows of :func:`sobol_frame` for one outcome.
         title: the figure's title.
+        noise: rows of the noise table (case, outcome, share_sobol): the share of the
+            variance that replicate noise could make is drawn as a dashed line (every ST is
+            raised by about that much).
 
     Returns:
         (fig, axes).
@@ -179,6 +182,12 @@ def plot_sobol(table: pd.DataFrame, title: str = ""):
                 error_kw={"elinewidth": 0.8}, label=style.t("first order S1", "一阶 S1"))
         ax.barh(pos + 0.2, d["ST"], height=0.38, xerr=d["ST_conf"], color=colour,
                 error_kw={"elinewidth": 0.8}, label=style.t("total ST", "总效应 ST"))
+        if noise is not None:
+            n = noise[(noise["case"] == case) & (noise["outcome"] == table["outcome"].iloc[0])]
+            if len(n) and np.isfinite(n["share_sobol"].iloc[0]):
+                ax.axvline(min(float(n["share_sobol"].iloc[0]), 1.2), color="#666666", ls="--",
+                           lw=0.9, label=style.t("replicate noise's share of the variance",
+                                                 "重复噪声占方差的比例"))
         ax.set_yticks(pos, [short(p) for p in params], fontsize=8)
         ax.invert_yaxis()
         ax.axvline(0, color="black", lw=0.6)
@@ -191,7 +200,7 @@ def plot_sobol(table: pd.DataFrame, title: str = ""):
     for ax in flat[len(cases):]:
         ax.set_visible(False)
     handles, labels = flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout(rect=(0, 0.06, 1, 0.94))
     return fig, axes
@@ -309,6 +318,11 @@ def report_text(result: Result) -> str:
                              _fmt(r.mu, outcome, diff, scale), _fmt(r.sigma, outcome, diff, scale),
                              s1, st])
             lines += [f"{case_title(case)}:", ""]
+            noisy = result.noise[(result.noise["case"] == case)
+                                 & (result.noise["outcome"] == outcome)]
+            if len(noisy) and not noisy["share_sobol"].iloc[0] <= NOISY:
+                lines += [f"(noise share {_share(noisy['share_sobol'].iloc[0])}: the indices "
+                          "below are mostly replicate noise.)", ""]
             lines += _md_table(pd.DataFrame(rows, columns=["input", "mu*", "mu", "sigma",
                                                            "S1", "ST"]))
             lines.append("")
@@ -321,24 +335,31 @@ def report_text(result: Result) -> str:
 
 
 def _noise_section(result: Result) -> list[str]:
-    n = result.noise
-    spread = result.evaluations[result.evaluations["stage"] == "sobol"]
     rows = []
-    for r in n.itertuples():
+    spread = result.evaluations[result.evaluations["stage"] == "sobol"]
+    for r in result.noise.itertuples():
         col = f"{r.case}|{r.outcome}"
         sd_all = float(spread[col].std()) if col in spread else math.nan
-        share = (r.sd_of_point ** 2) / sd_all ** 2 if sd_all > 0 else math.nan
         diff = r.case != BASELINE
         rows.append([r.case, r.outcome, _fmt(r.sd, r.outcome, diff),
-                     _fmt(sd_all, r.outcome, diff),
-                     "n/a" if not np.isfinite(share) else f"{share:.1%}"])
+                     _fmt(sd_all, r.outcome, diff), _share(r.share_morris),
+                     _share(r.share_sobol)])
     return ["## Replicate noise against the spread over the uncertainties", "",
-            f"sd over {result.settings.noise_seeds} seeds at the nominal point, against the sd "
-            "over the Sobol sample; the last column is the share of the Sobol sample's "
-            "variance that the noise of one design point could make (without common seeds):",
-            "", *_md_table(pd.DataFrame(rows, columns=[
-                "case", "outcome", "replicate sd", "sd over the sample",
-                "noise share of the variance"])), ""]
+            f"The sd over {result.settings.noise_seeds} seeds at the nominal point, against the "
+            "sd over the Sobol sample; then the share of the variance over the Morris design "
+            "and over the Sobol sample that the noise of one design point could make (without "
+            f"common seeds: an upper bound). A response above {NOISY:.0%} on the Morris design "
+            "chose no Sobol inputs. Noise adds about its share to every total index ST of the "
+            "response (Jansen's estimator counts it as variance), and spreads S1 around its "
+            "value: read a noisy response's ST against its noise share (the dashed line in the "
+            "Sobol figures) and give its S1 little weight.", "",
+            *_md_table(pd.DataFrame(rows, columns=[
+                "case", "outcome", "replicate sd", "sd over the Sobol sample",
+                "noise share (Morris)", "noise share (Sobol)"])), ""]
+
+
+def _share(x: float) -> str:
+    return "n/a" if not np.isfinite(x) else f"{x:.0%}" + (" (noisy)" if x > NOISY else "")
 
 
 def _policy_section(result: Result, sob: pd.DataFrame) -> list[str]:
@@ -350,6 +371,7 @@ def _policy_section(result: Result, sob: pd.DataFrame) -> list[str]:
              f"{int(e['samples'].iloc[0])} independent draws of the {len(result.top)} leading "
              "uncertainties (5-95%), the share of draws in which it is positive, and the "
              "uncertainties with the largest total index ST for that effect:", ""]
+    share = result.noise.set_index(["case", "outcome"])["share_sobol"]
     rows = []
     for r in e.itertuples():
         sv = sob[(sob["case"] == r.case) & (sob["outcome"] == r.outcome)]
@@ -361,10 +383,16 @@ def _policy_section(result: Result, sob: pd.DataFrame) -> list[str]:
         rows.append([r.case, r.outcome, _fmt(r.nominal, r.outcome, True, scale),
                      f"{_fmt(r.p05, r.outcome, True, scale)} to "
                      f"{_fmt(r.p95, r.outcome, True, scale)}",
-                     f"{r.share_positive:.0%}", lead or "n/a"])
+                     f"{r.share_positive:.0%}", lead or "n/a",
+                     _share(share.get((r.case, r.outcome), math.nan))])
     lines += _md_table(pd.DataFrame(rows, columns=["policy", "outcome", "effect (nominal)",
                                                    "5-95% over the uncertainties", "positive",
-                                                   "uncertainties that matter (ST)"]))
+                                                   "uncertainties that matter (ST)",
+                                                   "noise share"]))
+    lines += ["", "Where the noise share is marked noisy, the spread of the effect is mostly "
+              "replicate noise and its ST are near the noise share for every input: that "
+              "conclusion's dependence on the uncertainties cannot be read at this many "
+              "replicates (raise `sensitivity.replicates`)."]
     return [*lines, ""]
 
 
@@ -479,7 +507,8 @@ def figures(result: Result) -> dict[str, plt.Figure]:
         if len(d):
             fig, _ = plot_sobol(d, style.t(f"Sobol indices of the leading uncertainties: "
                                            f"{outcome_title(outcome)}",
-                                           f"主要不确定参数的Sobol指数：{outcome_title(outcome)}"))
+                                           f"主要不确定参数的Sobol指数：{outcome_title(outcome)}"),
+                                result.noise)
             out[f"sobol_{outcome}.png"] = fig
     if result.levers:
         lev = morris_frame(ix, "levers")
