@@ -512,22 +512,30 @@ def sobol_rows(dims, y, evaluator, settings: SensitivitySettings):
     return rows
 
 
-def influence(morris_table: pd.DataFrame) -> pd.DataFrame:
+def influence(morris_table: pd.DataFrame, trajectories: int) -> pd.DataFrame:
     """A score per input and case: its largest mu* relative to the outcome's largest mu*.
 
     Rows are inputs, columns cases (the baseline and each policy, in the table's order); the
     score is the input's mu* over the largest mu* of the same outcome and case, at most over
-    the case's outcomes (1: it leads some outcome).
+    the case's outcomes (1: it leads some outcome). An input counts for an outcome only if its
+    elementary effects push one way on average (``|mu|`` at least twice its standard error
+    ``sigma / sqrt(trajectories)``); otherwise its score there is lowered by 1, below every
+    input that does. Replicate noise gives effects of either sign, and so cannot lead.
     """
-    m = morris_table[(morris_table["method"] == "morris") & (morris_table["index"] == "mu_star")]
-    top = m.groupby(["case", "outcome"])["value"].transform("max")
-    norm = m.assign(norm=np.where(top > 0, m["value"] / top.where(top > 0, 1.0), 0.0))
-    score = norm.pivot_table(index="parameter", columns="case", values="norm", aggfunc="max",
+    m = morris_table[(morris_table["method"] == "morris")]
+    wide = m.pivot_table(index=["case", "outcome", "parameter"], columns="index",
+                         values="value", sort=False).reset_index()
+    top = wide.groupby(["case", "outcome"])["mu_star"].transform("max")
+    norm = np.where(top > 0, wide["mu_star"] / top.where(top > 0, 1.0), 0.0)
+    se = wide["sigma"] / math.sqrt(trajectories)
+    steady = (wide["mu"].abs() >= 2 * se) & (wide["mu"] != 0)
+    wide["score"] = np.where(steady, norm, norm - 1.0)
+    score = wide.pivot_table(index="parameter", columns="case", values="score", aggfunc="max",
                              sort=False)
-    return score[list(dict.fromkeys(m["case"]))]
+    return score[list(dict.fromkeys(wide["case"]))]
 
 
-def leaders(morris_table: pd.DataFrame, k: int,
+def leaders(morris_table: pd.DataFrame, k: int, trajectories: int,
             noisy: Sequence[tuple[str, str]] = ()) -> list[str]:
     """The ``k`` inputs carried into Sobol, taken in turn from each case's leaders.
 
@@ -539,7 +547,7 @@ def leaders(morris_table: pd.DataFrame, k: int,
     """
     keep = ~pd.Series(list(zip(morris_table["case"], morris_table["outcome"], strict=True)),
                       index=morris_table.index).isin(set(noisy))
-    score = influence(morris_table[keep])
+    score = influence(morris_table[keep], trajectories)
     ranked = {c: list(score[c].sort_values(ascending=False, kind="stable").index)
               for c in score.columns}
     chosen: list[str] = []
@@ -699,7 +707,8 @@ def analyse(s: SensitivitySettings, evaluator: Evaluator,
     noise["share_morris"] = _noise_share(noise, responses(evaluator, y))
     noisy = [(r.case, r.outcome) for r in noise.itertuples() if not r.share_morris <= NOISY]
     table = pd.DataFrame(rows)
-    top = leaders(table[table["inputs"] == "uncertainties"], s.sobol.top, noisy)
+    top = leaders(table[table["inputs"] == "uncertainties"], s.sobol.top,
+                  s.morris.trajectories, noisy)
     by_name = {d.name: d for d in unc}
     top_dims = [by_name[n] for n in top]
     su = sobol_sample.sample(space.salib_problem(top_dims), s.sobol.samples,
