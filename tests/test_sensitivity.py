@@ -322,3 +322,18 @@ def test_benchmark_reports_rates_and_the_share_outside_the_model(capsys):
     plan = result["default_plan"]
     assert plan["total_runs"] == sum(plan["runs"].values()) > 1000
     assert plan["projected_minutes"] > 0
+
+
+def test_a_leader_must_push_its_response_one_way():
+    rows = []
+    # "flip": the largest mu* but effects of either sign (as noise gives); "steady": smaller,
+    # always positive
+    for name, mu_star, mu, sigma in (("flip", 1.0, 0.05, 1.5), ("steady", 0.5, 0.5, 0.1),
+                                     ("none", 0.0, 0.0, 0.0)):
+        for index, value in (("mu_star", mu_star), ("mu", mu), ("sigma", sigma)):
+            rows.append({"inputs": "uncertainties", "case": "three_assets", "outcome": OUT,
+                         "parameter": name, "method": "morris", "index": index,
+                         "value": value, "confidence": 0.0})
+    table = pd.DataFrame(rows)
+    assert sa.leaders(table, 1, trajectories=10) == ["steady"]
+    assert sa.leaders(table, 3, trajectories=10) == ["steady", "flip", "none"]
