@@ -32,7 +32,6 @@ import hashlib
 import json
 import math
 import multiprocessing
-import shutil
 import sys
 import tempfile
 import time
@@ -167,12 +166,14 @@ class EnsembleSettings:
     """How the ensemble is built."""
 
     seed: int = 4242                # root of the sampler's and the simulations' randomness
-    population: int = 200           # particles per generation (the ensemble's size)
-    generations: int = 12           # at most this many generations
-    max_simulations: int = 15_000   # stop when the model has run this often
+    population: int = 150           # particles per generation (the ensemble's size)
+    generations: int = 40           # at most this many generations
+    max_simulations: int = 12_000   # stop when the model has run this often
     noise_seeds: int = 30           # seeds on which the replicate noise is measured
     min_acceptance: float = 0.03    # stop when fewer than this share of proposals is accepted
     kernel_scaling: float = 1.0     # the proposal's covariance over the population's
+    acceptance_rate: float = 0.3    # a temperature keeps at least this acceptance rate
+    relative_ess: float = 0.5       # and at least this share of effective sets when reweighting
     jobs: int = -1                  # processes (-1: one per core)
     validation_seed: int = 20240101  # held-out seeds for the check (the run seed's family)
     screen_trajectories: int = 6    # Morris trajectories of the screening (SALib)
@@ -181,6 +182,7 @@ class EnsembleSettings:
     #                                 statistic is drawn from its declared range in each run
     tolerance: float = 0.05         # the error model's sd of a relative error is at least this
     extra_free: list[str] = field(default_factory=list)  # more parameters for the sampler
+    from_db: str = ""               # finish a stopped build from its kept database
     quick: bool = False             # a smoke run of seconds into the Hydra folder
     out: str = ""                   # output folder ("" = experiments/calibration/ensemble)
     overwrite: bool = False         # replace an existing ensemble in the output folder
@@ -376,7 +378,7 @@ def _sampler(jobs: int, seed: int):
 def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -> dict:
     """Run ABC-SMC and write the ensemble, its report and figures into ``out``."""
     try:
-        import pyabc
+        import pyabc  # noqa: F401  (the sampler)
         import SALib  # noqa: F401  (the screening)
     except ImportError as exc:
         raise ConfigError(f"building the ensemble needs pyabc and SALib ({exc.name} is "
@@ -397,7 +399,6 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
     names = sim.statistics
     from zq_sim.run import replicate_seeds
     noise = sim.noise(replicate_seeds(s.seed + 1, s.noise_seeds))
-    scale = sim.scale
     echo("zq_sim.ensemble: replicate noise at the point fit (sd of each relative error): "
          + ", ".join(f"{n} {v:.3f}" for n, v in noise.items()))
     started = time.time()
@@ -416,11 +417,59 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
          f"{len(drawn)} that the 2024 figures cannot see (screening score below "
          f"{s.weak_threshold}) are drawn from their declared ranges in every simulation; "
          f"{len(held)} that move 2024 but are not fitted keep their prior values")
+    np.random.seed(s.seed)  # pyabc's own draws in the main process (none expected)
+    if s.from_db:
+        history = _read_history(Path(s.from_db))
+        frame, weights, generations = _last_population(history)
+        echo(f"zq_sim.ensemble: finishing from {s.from_db} (generation {history.max_t})")
+    else:
+        frame, weights, generations = _sample(sim, s, jobs, names, out, echo)
+    _finish(sim, s, frame, weights, generations, screened, held, noise, started, jobs,
+            out, echo, cfg)
+    db = _db_path(out)
+    if not s.from_db and db.exists():
+        db.unlink()
+    return json.loads((out / "ensemble.json").read_text(encoding="utf-8"))
+
+
+def _highest(proposals: list) -> float:
+    """The highest of the temperature schemes' proposals, as a float (EssScheme's is an array)."""
+    return float(max(float(np.asarray(p, dtype=float).ravel()[0]) for p in proposals))
+
+
+def _db_path(out: Path) -> Path:
+    """Where the sampler keeps its generations while it runs (kept if the build stops)."""
+    return out.parent / f".{out.name}.abc.db"
+
+
+def _read_history(db: Path):
+    import pyabc
+    if not db.is_file():
+        raise ConfigError(f"ensemble.from_db: no file {db}")
+    return pyabc.History(f"sqlite:///{db}")
+
+
+def _last_population(history) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
+    frame, weights = history.get_distribution(m=0, t=history.max_t)
+    pops = history.get_all_populations()
+    generations = [{"t": int(r.t), "epsilon": float(r.epsilon),
+                    "simulations": int(r.samples), "particles": int(r.particles)}
+                   for r in pops.itertuples() if r.t >= 0]
+    return frame, np.asarray(weights, dtype=float), generations
+
+
+def _sample(sim: Simulator, s: EnsembleSettings, jobs: int, names: list[str], out: Path,
+            echo: Callable[[str], None]) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
+    """Run pyabc's ABC-SMC; its database is kept beside ``out`` until the ensemble is written."""
+    import pyabc
+    free = sim.free
     prior = pyabc.Distribution(**{_key(i): pyabc.RV("norm", 0.0, 1.0)
                                   for i in range(len(free))})
-    np.random.seed(s.seed)  # pyabc's own draws in the main process (none expected)
     sampler, pool = _sampler(jobs, s.seed)
-    work = Path(tempfile.mkdtemp(prefix="zq_abc_"))
+    db = _db_path(out)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    if db.exists():
+        db.unlink()
     try:
         # The error model: each statistic, over its scale, is standard normal (a Gaussian
         # likelihood, so the posterior is smooth and the importance weights stay even); pyabc's
@@ -430,30 +479,45 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
         abc = pyabc.ABCSMC(sim, prior, pyabc.IndependentNormalKernel(var=1.0),
                            population_size=s.population, sampler=sampler,
                            transitions=GaussianTransition(scaling=s.kernel_scaling),
-                           eps=pyabc.Temperature(),
+                           # each temperature the higher of two proposals: one keeping the
+                           # acceptance rate, one keeping the effective sample of the
+                           # reweighted population (pyabc's default, the lower of an acceptance
+                           # and a fixed decay, fell too fast: 4-12 effective sets of 200)
+                           eps=pyabc.Temperature(
+                               schemes=[pyabc.AcceptanceRateScheme(
+                                            target_rate=s.acceptance_rate),
+                                        pyabc.EssScheme(target_relative_ess=s.relative_ess)],
+                               aggregate_fun=_highest, enforce_exact_final_temperature=False),
                            # normalised by the likelihood's maximum (zero error), not by the
                            # largest value found so far: pyabc's default raises the norm as it
                            # goes and gives the particles that raised it the weight of all
                            # the others (one set held 89% of the weight in a trial)
                            acceptor=pyabc.StochasticAcceptor(
                                pdf_norm_method=pyabc.acceptor.pdf_norm_from_kernel))
-        abc.new(f"sqlite:///{work / 'abc.db'}", {n: 0.0 for n in names})
+        abc.new(f"sqlite:///{db}", {n: 0.0 for n in names})
         echo(f"zq_sim.ensemble: ABC-SMC, population {s.population}, {jobs} processes; "
              f"stops at temperature 1 (the Gaussian error model exactly), "
              f"{s.max_simulations} simulations or {s.generations} generations")
+        echo(f"zq_sim.ensemble: the generations are kept in {db}: if the build stops, "
+             f"finish it from the last one with ensemble.from_db={db}")
         history = abc.run(minimum_epsilon=1.0, max_nr_populations=s.generations,
                           min_acceptance_rate=s.min_acceptance,
                           max_total_nr_simulations=s.max_simulations)
-        frame, weights = history.get_distribution(m=0, t=history.max_t)
-        pops = history.get_all_populations()
-        generations = [{"t": int(r.t), "epsilon": float(r.epsilon),
-                        "simulations": int(r.samples), "particles": int(r.particles)}
-                       for r in pops.itertuples() if r.t >= 0]
+        return _last_population(history)
     finally:
         if pool is not None:
             pool.close()
             pool.join()
-        shutil.rmtree(work, ignore_errors=True)
+
+
+def _finish(sim: Simulator, s: EnsembleSettings, frame: pd.DataFrame, weights: np.ndarray,
+            generations: list[dict], screened: pd.DataFrame, held: list[str],
+            noise: dict, started: float, jobs: int, out: Path,
+            echo: Callable[[str], None], cfg: EnsembleConfig) -> None:
+    """The sets of the last population, checked on held-out seeds, written with the report."""
+    from zq_sim import ensemble_report
+    dims, free, drawn = sim.dims, sim.free, sim.drawn
+    names, scale = sim.statistics, sim.scale
     theta = frame[[_key(i) for i in range(len(free))]].to_numpy(dtype=float)
     z = np.array([sim.full(t)[0] for t in theta])
     values = space.from_unit(dims, _to_unit(np.nan_to_num(z)))
@@ -484,7 +548,6 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
          f"(effective {ess:.0f})")
     validation = validate_ensemble(sim, sets, s, jobs, echo)
     meta["validation"] = validation["summary"]
-    from zq_sim import ensemble_report
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
         tmp_dir = Path(tmp)
@@ -505,7 +568,6 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
         for item in tmp_dir.iterdir():
             item.replace(out / item.name)
     echo(f"zq_sim.ensemble: wrote {out}")
-    return meta
 
 
 def validate_ensemble(sim: Simulator, sets: pd.DataFrame, s: EnsembleSettings, jobs: int,
