@@ -1,26 +1,23 @@
-"""A parameter ensemble consistent with the 2024 targets: ABC-SMC (pyabc) over every declared range.
+"""A parameter ensemble consistent with the 2024 targets (``python -m zq_sim.ensemble``).
 
-``python -m zq_sim.ensemble`` (a Hydra app, config ``conf/ensemble.yaml``) draws every uncertain
-parameter of data/priors.csv (and the calibration's policy parameter, the platform coverage of
-2024) from its declared range and keeps the sets whose 2024 run reproduces Zhaoqing's figures,
-by approximate Bayesian computation with sequential Monte Carlo (pyabc):
+Settings in ``conf/ensemble.yaml``. Three steps (docs/ODD.md, "Uncertainty"):
 
-- summary statistics: each target's relative error in one replicate (as the calibration's
-  moments, data/targets.yaml) and the floor's shortfall (the lowest village's total income below
-  150k, relative), observed at zero; distance: their Euclidean norm;
-- parameters that the 2024 figures do not move (rent growth, company margins, project terms and
-  the like) come out as their prior: they are drawn from their declared ranges, as they must be;
-- the sampler runs a process per core; each task's draws are seeded from ``ensemble.seed``, and
-  each simulation's seed from its parameter values, so the same settings give the same ensemble,
-  serial or parallel.
+1. the replicate noise of each 2024 statistic at the point fit (a target's relative error,
+   data/targets.yaml; the floor's relative shortfall below 150k), which with 5% sets its scale;
+2. a Morris screening (SALib) that sorts the declared parameters (data/priors.csv) into those
+   the calibration fits, those the 2024 figures cannot see (drawn from their declared ranges in
+   every set) and those held at their priors, as the point fit holds them;
+3. the sets: by default (``method=calibration``) candidates drawn from the fit's sampling
+   distribution and kept when they meet the targets; ``method=abc-smc`` runs pyabc's ABC-SMC
+   under a Gaussian error model instead (experimental: its weights collapse in 17 dimensions).
 
 Outputs, in ``experiments/calibration/ensemble/`` (or the Hydra folder with ``quick=true``):
-``ensemble.csv`` (one row per parameter set, with its weight), ``ensemble.json`` (settings and the
-generations), ``report.md`` with the marginals, the strongest correlations and the targets'
-spread under the ensemble on held-out seeds against the point fit's.
+``ensemble.csv`` (one row per set, with its weight), ``ensemble.json`` (settings, classes,
+noise, the held-out check), ``screening.csv``, ``validation.csv``, ``marginals.csv`` and
+``report.md`` with its figures.
 
-Runs use it with ``uncertainty=parameters`` (run.py): each replicate takes one set, drawn by
-weight; :meth:`Ensemble.configure` applies it to a run's configuration.
+Runs use it with ``uncertainty=parameters`` (run.py): each group of replicates takes one set,
+drawn by weight; :meth:`Ensemble.configure` applies it to a run's configuration.
 """
 
 from __future__ import annotations
@@ -165,6 +162,8 @@ def _is_setting(name: str) -> bool:
 class EnsembleSettings:
     """How the ensemble is built."""
 
+    method: str = "calibration"     # "calibration" (the fit's sampling distribution, filtered
+    #                                 by the targets) or "abc-smc" (pyabc; see docs/ODD.md)
     seed: int = 4242                # root of the sampler's and the simulations' randomness
     population: int = 150           # particles per generation (the ensemble's size)
     generations: int = 40           # at most this many generations
@@ -182,7 +181,11 @@ class EnsembleSettings:
     #                                 statistic is drawn from its declared range in each run
     tolerance: float = 0.05         # the error model's sd of a relative error is at least this
     extra_free: list[str] = field(default_factory=list)  # more parameters for the sampler
-    from_db: str = ""               # finish a stopped build from its kept database
+    from_db: str = ""               # finish a stopped abc-smc build from its kept database
+    candidates: int = 600           # method=calibration: candidate sets drawn and run
+    accept_rms: float = 1.2         # method=calibration: a set is kept when the root mean square
+    #                                 of its scaled 2024 errors on one replicate is at most this
+    calibration_report: str = ""    # the fit's calibration.json ("" = experiments/calibration)
     quick: bool = False             # a smoke run of seconds into the Hydra folder
     out: str = ""                   # output folder ("" = experiments/calibration/ensemble)
     overwrite: bool = False         # replace an existing ensemble in the output folder
@@ -385,6 +388,8 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
                           "missing): pip install -e '.[uncertainty]'") from None
 
     s = cfg.ensemble
+    if s.method not in METHODS:
+        raise ConfigError(f"ensemble.method = {s.method!r} is not one of {', '.join(METHODS)}")
     if s.kernel_scaling <= 0:
         raise ConfigError(f"ensemble.kernel_scaling = {s.kernel_scaling}: must be positive")
     if s.population < 10:
@@ -413,12 +418,15 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
     drawn = [i for i, d in enumerate(dims) if d.name in weak and d.name not in fitted]
     held = [d.name for i, d in enumerate(dims) if i not in set(free) | set(drawn)]
     sim.free, sim.drawn = free, drawn
-    echo(f"zq_sim.ensemble: the sampler moves the calibration's {len(free)} parameters; "
+    echo(f"zq_sim.ensemble: {len(free)} fitted parameters (the calibration's and the support "
+         "rule); "
          f"{len(drawn)} that the 2024 figures cannot see (screening score below "
          f"{s.weak_threshold}) are drawn from their declared ranges in every simulation; "
          f"{len(held)} that move 2024 but are not fitted keep their prior values")
     np.random.seed(s.seed)  # pyabc's own draws in the main process (none expected)
-    if s.from_db:
+    if s.method == "calibration":
+        frame, weights, generations = _from_calibration(sim, s, jobs, echo)
+    elif s.from_db:
         history = _read_history(Path(s.from_db))
         frame, weights, generations = _last_population(history)
         echo(f"zq_sim.ensemble: finishing from {s.from_db} (generation {history.max_t})")
@@ -430,6 +438,64 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
     if not s.from_db and db.exists():
         db.unlink()
     return json.loads((out / "ensemble.json").read_text(encoding="utf-8"))
+
+
+METHODS = ("calibration", "abc-smc")
+
+
+def _from_calibration(sim: Simulator, s: EnsembleSettings, jobs: int,
+                      echo: Callable[[str], None]) -> tuple[pd.DataFrame, np.ndarray, list]:
+    """Candidate sets from the fit's sampling distribution, kept when they meet the targets.
+
+    Each fitted parameter is drawn from a normal around its fitted value with the fit's
+    standard error (calibration.json; redrawn until inside its declared range); the support
+    rule, which no target identifies, from its declared range. Each candidate (with its drawn
+    parameters, seeded by it) runs once on its own seed and is kept when the root mean square
+    of its scaled 2024 errors is at most ``accept_rms``. Kept sets weigh the same.
+    """
+    from joblib import Parallel, delayed
+    path = Path(s.calibration_report) if s.calibration_report else (
+        ROOT / "experiments" / "calibration" / "calibration.json")
+    if not path.is_file():
+        raise ConfigError(f"no calibration report at {path}: run python -m zq_sim.calibrate, "
+                          "or set ensemble.calibration_report")
+    fit = json.loads(path.read_text(encoding="utf-8"))
+    rng = np.random.default_rng(np.random.SeedSequence([s.seed, 0xCA1]))
+    dims = [sim.dims[i] for i in sim.free]
+    unit = np.empty((s.candidates, len(dims)))
+    for j, d in enumerate(dims):
+        value, se = fit["fitted"].get(d.name), fit["se"].get(d.name)
+        if value is None or se is None or not math.isfinite(float(se)):
+            unit[:, j] = rng.random(s.candidates)   # not fitted with an error: its range
+            continue
+        draws = np.empty(s.candidates)
+        todo = np.arange(s.candidates)
+        while todo.size:
+            draws[todo] = value + float(se) * rng.standard_normal(todo.size)
+            todo = todo[(draws[todo] <= d.low) | (draws[todo] >= d.high)]
+        unit[:, j] = space.to_unit([d], draws[:, None])[:, 0]
+    theta = _from_unit(unit)
+    echo(f"zq_sim.ensemble: {s.candidates} candidate sets from the fit's sampling distribution "
+         f"({path}); keeping those within a root mean square of {s.accept_rms} scaled errors")
+
+    def one(t: np.ndarray) -> float:
+        z, seed = sim.full(t)
+        scaled = sim.standardise(sim.stats(z, seed))
+        return float(np.sqrt(np.mean(np.square(list(scaled.values())))))
+
+    from tqdm import tqdm
+    rms = np.array(Parallel(n_jobs=jobs, batch_size=8)(
+        delayed(one)(t) for t in tqdm(theta, desc="candidate sets", unit="set", leave=False)))
+    keep = rms <= s.accept_rms
+    echo(f"zq_sim.ensemble: kept {int(keep.sum())} of {s.candidates} candidate sets "
+         f"(median root mean square {np.median(rms):.2f})")
+    if keep.sum() < 10:
+        raise ConfigError(f"only {int(keep.sum())} candidate sets met the targets: raise "
+                          "ensemble.candidates or ensemble.accept_rms")
+    frame = pd.DataFrame(theta[keep], columns=[_key(i) for i in range(len(dims))])
+    generations = [{"t": 0, "epsilon": float(s.accept_rms), "simulations": int(s.candidates),
+                    "particles": int(keep.sum())}]
+    return frame, np.full(int(keep.sum()), 1.0 / keep.sum()), generations
 
 
 def _highest(proposals: list) -> float:
@@ -620,7 +686,8 @@ def app(cfg: DictConfig) -> None:
         s = typed.ensemble
         if s.quick:
             s.population, s.generations, s.max_simulations = 12, 2, 80
-            s.screen_trajectories, s.noise_seeds = 1, 5
+            s.screen_trajectories, s.noise_seeds, s.candidates = 1, 5, 40
+            s.accept_rms = max(s.accept_rms, 3.0)
             s.overwrite = True
             out = Path(HydraConfig.get().runtime.output_dir)
         else:

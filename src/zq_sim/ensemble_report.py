@@ -126,7 +126,7 @@ def plot_targets(validation: pd.DataFrame, names: Sequence[str]):
     pos = np.arange(len(names))
     for offset, source, color in ((-0.18, "ensemble", "#4c72b0"), (0.18, "point fit", "#d62728")):
         data = [100 * validation.loc[validation.source == source, n].to_numpy() for n in names]
-        parts = ax.boxplot(data, positions=pos + offset, widths=0.3, vert=False,
+        parts = ax.boxplot(data, positions=pos + offset, widths=0.3, orientation="horizontal",
                            patch_artist=True, showfliers=False, manage_ticks=False)
         for box in parts["boxes"]:
             box.set_facecolor(color)
@@ -190,25 +190,44 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
     s = meta["settings"]
     gens = meta["generations"]
     drawn = meta.get("drawn", [])
-    lines = [
-        "# Parameter ensemble", "",
-        f"Built by `python -m zq_sim.ensemble` on {meta['built']} in {meta['seconds']:.0f} s "
-        f"(settings: conf/ensemble.yaml, seed {s['seed']}): approximate Bayesian computation "
-        "with sequential Monte Carlo (ABC-SMC, pyabc) over the declared ranges of "
-        "data/priors.csv, with pyabc's stochastic acceptor (exact sampling under an error "
-        "model, through temperatures falling to 1). The error model: each 2024 statistic "
-        "(a target's relative error, data/targets.yaml; the floor's relative shortfall below "
-        "150k) is normal around zero with an sd of the larger of its replicate noise at the "
-        f"point fit and {s.get('tolerance', 0.05):.0%} (the calibration's criterion of a "
-        "target met). A set is thus as likely as the model reproduces Zhaoqing's 2024 figures "
-        "within noise and that criterion.", "",
+    method = s.get("method", "abc-smc")
+    if method == "calibration":
+        how = [
+            f"Built by `python -m zq_sim.ensemble` on {meta['built']} in {meta['seconds']:.0f} s "
+            f"(settings: conf/ensemble.yaml, seed {s['seed']}, method `calibration`). Each "
+            "candidate set draws the fitted parameters from the calibration's sampling "
+            "distribution (a normal around each fitted value with its standard error, "
+            "experiments/calibration/calibration.json, inside the declared range; the fit "
+            "treats the city's 2024 figures as one draw of the model) and the support rule, "
+            "which no target identifies, from its declared range; it runs 2024 once and is kept "
+            "when the root mean square of its scaled errors is at most "
+            f"{s.get('accept_rms')}. A statistic's scale is the larger of its replicate noise "
+            f"at the point fit and {s.get('tolerance', 0.05):.0%} (the calibration's criterion "
+            "of a target met); the statistics are each target's relative error "
+            "(data/targets.yaml) and the floor's relative shortfall below 150k. Kept sets "
+            "weigh the same.", "",
+            "This is not a Bayesian posterior over the declared ranges: the fitted parameters "
+            "vary as much as the fit's own sampling error, not as much as the targets allow. "
+            "The Bayesian route (`ensemble.method=abc-smc`, pyabc's ABC-SMC) is in the code, "
+            "but in these 17 dimensions its importance weights collapsed within a few "
+            "generations at every setting tried (docs/ODD.md); it needs far larger populations "
+            "than a workstation runs in an hour.", ""]
+    else:
+        how = [
+            f"Built by `python -m zq_sim.ensemble` on {meta['built']} in {meta['seconds']:.0f} s "
+            f"(settings: conf/ensemble.yaml, seed {s['seed']}, method `abc-smc`): ABC-SMC "
+            "(pyabc) over the declared ranges of data/priors.csv with pyabc's stochastic "
+            "acceptor. The error model: each 2024 statistic (a target's relative error; the "
+            "floor's relative shortfall below 150k) is normal around zero with an sd of the "
+            "larger of its replicate noise at the point fit and "
+            f"{s.get('tolerance', 0.05):.0%}.", ""]
+    lines = ["# Parameter ensemble", "", *how,
         "## Which parameters vary, and how", "",
         "A Morris screening (SALib; screening.csv) first measures how far each of the "
         f"{meta['parameters']} declared parameters moves each 2024 statistic over its range, "
         "in the same units. Three kinds follow:", "",
         f"1. **Fitted** ({len(free)}): the calibration's free parameters and the support rule "
-        "(threshold and gap share, which the floor bounds from one side only). The sampler "
-        "moves them from their declared ranges toward the targets.",
+        "(threshold and gap share, which the floor bounds from one side only).",
         f"2. **Drawn** ({len(drawn)}): parameters whose effect on every 2024 statistic stays "
         f"below {s.get('weak_threshold', 1.5)} units (no more than replicate noise): the 2024 "
         "figures cannot speak of them, so each set draws them from their declared ranges. "
@@ -222,12 +241,16 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
         "named ones into the sampler at the cost of more simulations.", "",
         f"- Sets: {meta['sets']} (weighted; effective number {meta['effective_sets']:.0f}), "
         f"population {s['population']}.",
-        f"- Final temperature {meta['final_temperature']:.3g} (1: the error model exactly).",
+        (f"- Candidates {gens[0]['simulations']}, kept {gens[0]['particles']}."
+         if method == "calibration" else
+         f"- Final temperature {meta['final_temperature']:.3g} (1: the error model exactly)."),
         "- Replicate noise at the point fit (sd of the relative error in one replicate): "
         + ", ".join(f"{n} {v:.3f}" for n, v in meta["noise"].items()) + ".",
-        "", "| generation | temperature | simulations | sets |", "|---:|---:|---:|---:|"]
-    lines += [f"| {g['t']} | {g['epsilon']:.3g} | {g['simulations']} | {g['particles']} |"
-              for g in gens]
+        ""]
+    if method != "calibration":
+        lines += ["| generation | temperature | simulations | sets |", "|---:|---:|---:|---:|"]
+        lines += [f"| {g['t']} | {g['epsilon']:.3g} | {g['simulations']} | {g['particles']} |"
+                  for g in gens]
     v = validation["summary"]
     lines += [
         "", "## The targets under the ensemble", "",
