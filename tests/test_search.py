@@ -208,6 +208,8 @@ def test_the_front_keeps_only_what_nothing_beats():
     assert search.cheapest_meeting(table, 0.95) is None
     listed, ok = search.shortlist(table, 0.95, 2)
     assert not ok and listed["trial"].tolist() == [4, 3]
+    twice = pd.concat([table, table.iloc[[3]].assign(trial=5)], ignore_index=True)
+    assert search.shortlist(twice, 0.8, 3, ["cost", "probability"])[0]["trial"].tolist() == [3, 4]
 
 
 def test_prim_names_the_conditions_of_failure():
@@ -311,3 +313,41 @@ def test_figures_say_what_they_draw():
     assert "PRIM box" in ax.get_title() and "rent_growth (fraction/yr)" == ax.get_xlabel()
     assert len(ax.patches) == 1 and len(ax.collections) == 2
     plt.close(fig)
+
+
+def test_the_benchmark_runs_and_prints_its_figures(capsys):
+    import importlib.util
+
+    path = ROOT / "benchmarks" / "search.py"
+    spec = importlib.util.spec_from_file_location("zq_benchmark_search", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.main(["--candidates", "2", "--seeds", "1", "--jobs", "1", "--repeats", "1"])
+    parsed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    run = parsed["runs"][0]
+    assert run["evaluations"] == 2 and run["failed"] == 0 and run["evaluations_per_s"] > 0
+    assert run["evaluations_per_s"] == pytest.approx(2 / run["seconds"])
+    assert result["runs"][0]["jobs"] == 1
+
+
+def test_a_candidate_seen_before_is_told_its_result_without_running(tmp_path):
+    cfg = small_config("search.trials=1")
+    dims = search.check_settings(cfg)
+    base = search.run_config(cfg)
+    base.years.end = 2027
+    base.output.counterfactual = False
+    base.output.villages = False
+    study = search.open_study(tmp_path / search.STUDY, cfg.search, dims,
+                              search.fingerprint(cfg, dims, None), space.current(base, dims))
+    evaluator = search.Evaluator(base, search.Goal(2027, 200_000.0, 0.97), None)
+    pairs = search.evaluation_pairs(cfg.search, None, "search", 2)
+    search.optimise(study, dims, evaluator, pairs, 2, 2, 0.8)  # the 2024 mix, the upper corner
+    assert evaluator.runs == 4
+    table = search.trials_table(study, dims)
+    assert table.loc[1, [d.name for d in dims]].tolist() == [d.high for d in dims]
+    study.enqueue_trial(study.trials[0].params)  # the same candidate again
+    search.optimise(study, dims, evaluator, pairs, 3, 1, 0.8)
+    assert evaluator.runs == 4
+    first, _, again = search.trials_table(study, dims).to_dict("records")
+    assert {k: v for k, v in first.items() if k != "trial"} == \
+        {k: v for k, v in again.items() if k != "trial"}

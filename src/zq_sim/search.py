@@ -1,4 +1,4 @@
-"""Finding a policy mix: the least public money that lifts the weak villages to a goal, and how sure.
+"""Finding a policy mix: the least public money that lifts weak villages to a goal; how sure.
 
 ``python -m zq_sim.search`` (a Hydra app, config ``conf/search.yaml``):
 
@@ -38,6 +38,7 @@ import copy
 import dataclasses
 import hashlib
 import importlib
+import importlib.util
 import json
 import logging
 import math
@@ -163,8 +164,18 @@ def settings_keys(node: Any = None, prefix: str = "search.") -> list[str]:
     return keys
 
 
+def require_extra() -> None:
+    """The search's libraries are an extra (``pip install -e '.[search]'``): say so in one line."""
+    missing = [m for m in ("optuna", "ema_workbench") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(f"the search needs {' and '.join(missing)}: install the project with "
+                          "its search extra (pip install -e '.[search]', or bash "
+                          "scripts/bootstrap.sh)")
+
+
 def check_settings(cfg: SearchConfig) -> tuple[space.Dimension, ...]:
     """Ranges and rules of the settings (one-line ConfigError); the searched levers."""
+    require_extra()
     validate(cfg)
     s, years = cfg.search, cfg.years
     if not years.policy_start <= s.goal.year:
@@ -241,8 +252,10 @@ def seeds(root: int, stream: str, n: int) -> list[int]:
 
 def run_outcome(cfg: RunConfig, seed: int, goal: Goal, first_year: int
                 ) -> tuple[float, dict[str, float]]:
-    """One model run: (share of villages reaching the goal, public cost by item summed from
-    ``first_year`` to the goal year, yuan)."""
+    """One model run: (share of villages reaching the goal, public cost by item).
+
+    The cost of each item is summed from ``first_year`` to the goal year (yuan).
+    """
     from zq_sim.run import check_finite, run_replicate
 
     ts, panel = run_replicate(cfg, seed)
@@ -383,8 +396,10 @@ def resolve_ensemble(s: SearchSettings, ensemble=None):
 
 
 def choose_sets(ensemble, n: int, rng: np.random.Generator) -> list[int]:
-    """``n`` parameter sets of the ensemble, by weight where it has weights, without repeats
-    while there are enough."""
+    """``n`` parameter sets of the ensemble, by weight where it has weights.
+
+    No set is drawn twice while there are enough.
+    """
     k = len(ensemble)
     weights = getattr(ensemble, "weights", None)
     p = None if weights is None else np.asarray(weights, dtype=float) / np.sum(weights)
@@ -466,6 +481,9 @@ def open_study(path: Path, s: SearchSettings, dims: Sequence[space.Dimension], s
             study.set_metric_names(["public cost (1e8 yuan)",
                                     "goal shortfall (share of villages)"])
         study.enqueue_trial({d.name: min(max(start[d.name], d.low), d.high) for d in dims})
+        # and the most the bounds allow: where the goal is out of reach, the front still runs
+        # up to the surest mix there is
+        study.enqueue_trial({d.name: d.high for d in dims})
     elif stored != stamp:
         key = next(k for k in stamp if stored.get(k) != stamp[k])
         raise ConfigError(f"{path.parent} holds a search with other settings ({key} differs: "
@@ -486,18 +504,27 @@ def _suggest(trial, dims: Sequence[space.Dimension]) -> dict[str, Any]:
     return point
 
 
-def _tell(study, trial, result: Evaluation | str) -> None:
-    """Record a candidate's evaluation in its trial (attributes first, then the values)."""
+def _tell(study, trial, result: Evaluation | str | tuple[dict, dict]) -> None:
+    """Record a candidate's evaluation in its trial (attributes first, then the values).
+
+    ``result`` is an Evaluation, a failed run's error line, or the (summary, mean cost by item)
+    of an identical candidate evaluated before (the same seeds give the same runs).
+    """
     from optuna.trial import TrialState
 
     if isinstance(result, str):
         trial.set_user_attr("error", result)
         study.tell(trial, state=TrialState.FAIL)
         return
-    summary = result.summary()
+    summary, items = result if isinstance(result, tuple) else (
+        result.summary(), result.items.mean().to_dict())
     trial.set_user_attr("summary", summary)
-    trial.set_user_attr("items", result.items.mean().to_dict())
+    trial.set_user_attr("items", items)
     study.tell(trial, [summary["cost"] / 1e8, summary["shortfall"]])
+
+
+def _key(dims: Sequence[space.Dimension], point: dict[str, Any]) -> tuple:
+    return tuple(float(point[d.name]) for d in dims)
 
 
 def finished_trials(study) -> int:
@@ -510,8 +537,10 @@ def finished_trials(study) -> int:
 
 
 def requeue_stale(study, dims: Sequence[space.Dimension]) -> int:
-    """Trials a killed search left running: queued again with their parameters (then the old
-    ones are closed as failed, without an error: they do not count)."""
+    """Queue again, with their parameters, the trials a killed search left running.
+
+    The old ones are closed as failed, without an error: they do not count as evaluated.
+    """
     from optuna.trial import TrialState
 
     stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
@@ -525,11 +554,24 @@ def requeue_stale(study, dims: Sequence[space.Dimension]) -> int:
 def optimise(study, dims: Sequence[space.Dimension], evaluator: Evaluator,
              pairs: Sequence[tuple[int | None, int]], trials: int, batch: int,
              required: float, bar=None) -> None:
-    """Ask, evaluate and tell candidates in batches until ``trials`` have been evaluated."""
+    """Ask, evaluate and tell candidates in batches until ``trials`` have been evaluated.
+
+    A candidate identical to one evaluated before (NSGA-II can breed a parent again) is told
+    that one's result without running it: with the same seeds the runs would be the same.
+    """
+    seen = {_key(dims, t.params): (t.user_attrs["summary"], t.user_attrs.get("items", {}))
+            for t in study.get_trials(deepcopy=False) if "summary" in t.user_attrs}
     while (done := finished_trials(study)) < trials:
         asked = [study.ask() for _ in range(min(batch, trials - done))]
         points = [_suggest(t, dims) for t in asked]
-        for trial, result in zip(asked, evaluator.evaluate(points, pairs), strict=True):
+        keys = [_key(dims, p) for p in points]
+        new = list(dict.fromkeys(k for k in keys if k not in seen))
+        results = evaluator.evaluate([points[keys.index(k)] for k in new], pairs)
+        fresh = dict(zip(new, results, strict=True))
+        for trial, key in zip(asked, keys, strict=True):
+            result = seen.get(key, fresh.get(key))
+            if isinstance(result, Evaluation):
+                result = seen[key] = (result.summary(), result.items.mean().to_dict())
             _tell(study, trial, result)
         if bar is not None:
             bar.update(len(asked))
@@ -582,8 +624,13 @@ def cheapest_meeting(table: pd.DataFrame, probability: float) -> pd.Series | Non
     return None if ok.empty else ok.sort_values("cost").iloc[0]
 
 
-def shortlist(table: pd.DataFrame, probability: float, n: int) -> tuple[pd.DataFrame, bool]:
-    """The ``n`` cheapest candidates meeting the probability, or (none do) the ``n`` closest."""
+def shortlist(table: pd.DataFrame, probability: float, n: int,
+              levers: Sequence[str] = ()) -> tuple[pd.DataFrame, bool]:
+    """The ``n`` cheapest candidates meeting the probability, or (none do) the ``n`` closest.
+
+    A mix tried twice (NSGA-II breeds parents again) is listed once.
+    """
+    table = table.drop_duplicates(subset=list(levers)) if levers else table
     ok = table[table["probability"] >= probability - 1e-12]
     if not ok.empty:
         return ok.sort_values("cost").head(n), True
@@ -678,8 +725,9 @@ def prim_box(x: pd.DataFrame, failed: np.ndarray, density: float, peel_alpha: fl
     """PRIM (EMA workbench) on the draws: the conditions under which the mix fails.
 
     The box kept is the one of the peeling trajectory with the largest coverage among those
-    whose density (share of failures inside) is at least ``density``; when none reaches it,
-    the densest. Returns None when there are fewer than 5 failures or 5 successes.
+    whose density (share of failures inside) is at least ``density`` and at least halfway from
+    the failures' base rate to 1 (a box no denser than the draws as a whole says nothing); when
+    none is, the densest. Returns None when there are fewer than 5 failures or 5 successes.
     """
     if failed.sum() < 5 or (~failed).sum() < 5:
         return None
@@ -693,7 +741,8 @@ def prim_box(x: pd.DataFrame, failed: np.ndarray, density: float, peel_alpha: fl
         alg = prim.Prim(x[varying], failed.astype(bool), peel_alpha=peel_alpha)
         box = alg.find_box()
         traj = box.peeling_trajectory
-        good = traj[traj["density"] >= density - 1e-12]
+        need = max(density, (1.0 + failed.mean()) / 2)
+        good = traj[traj["density"] >= need - 1e-12]
         i = int(good.sort_values(["coverage", "density"], ascending=False).index[0]
                 if not good.empty else traj["density"].idxmax())
         stats, limits = box.inspect(i, style="data")[0]
@@ -708,6 +757,7 @@ def prim_box(x: pd.DataFrame, failed: np.ndarray, density: float, peel_alpha: fl
     conditions.sort(key=lambda c: (math.isnan(c["qp"]), c["qp"]))
     return {"coverage": float(stats["coverage"]), "density": float(stats["density"]),
             "mass": float(stats["mass"]), "box": i, "base_rate": float(failed.mean()),
+            "density_required": need,
             "conditions": conditions}
 
 
@@ -855,7 +905,7 @@ def search(cfg: SearchConfig, out_dir: Path, echo: Callable[[str], None] | None 
         front["optuna_front"] = front["trial"].isin(optimal)
         table["on_front"] = table["trial"].isin(front["trial"])
 
-        listed, meeting = shortlist(table, s.probability, s.confirm)
+        listed, meeting = shortlist(table, s.probability, s.confirm, [d.name for d in dims])
         say(f"confirming {len(listed)} candidate(s) on {s.confirm_replicates} fresh "
             f"evaluations each")
         confirm_pairs = evaluation_pairs(s, ens, "confirm", s.confirm_replicates)

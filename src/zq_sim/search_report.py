@@ -43,8 +43,10 @@ def _money_axis(values: Sequence[float], unit: str) -> tuple[float, str]:
 def plot_front(trials: pd.DataFrame, front: pd.DataFrame, claim: Mapping,
                required: float, name: str, goal_text: str, years: Sequence[int],
                baseline: Mapping | None = None, holdout: Mapping | None = None):
-    """Public cost against the probability of meeting the goal (left) and against the share of
-    villages reaching its threshold (right), with 90% intervals.
+    """Public cost against the probability of meeting the goal and the villages reaching it.
+
+    Left, the probability of meeting the goal; right, the share of villages reaching its
+    threshold; both with 90% intervals.
 
     Args:
         trials: every candidate (``cost``, ``probability``, ``reached_mean``), on the search's
@@ -112,8 +114,9 @@ def plot_front(trials: pd.DataFrame, front: pd.DataFrame, claim: Mapping,
 
 def plot_levers(front: pd.DataFrame, dims: Sequence[space.Dimension], chosen: Mapping,
                 start: Mapping, name: str):
-    """Each searched lever's value along the front (cheapest to surest), the 2024 value and
-    the chosen mix.
+    """Each searched lever's value along the front (cheapest to surest).
+
+    With its 2024 value (dashed) and the chosen mix (a star).
 
     Args:
         front: the Pareto front (``cost`` and a column per lever).
@@ -357,7 +360,12 @@ def write(out: Path, result: dict, trials: pd.DataFrame, front: pd.DataFrame,
             doc.p(f"PRIM (EMA workbench) box: {box['coverage']:.0%} of the failures fall in "
                   f"it (coverage) and {box['density']:.0%} of the draws in it fail (density), "
                   f"against {box['base_rate']:.0%} overall; it holds {box['mass']:.0%} of the "
-                  "draws. The mix fails when:")
+                  f"draws. (The box kept is the largest whose density is at least "
+                  f"{box['density_required']:.0%}: the setting `robustness.density`, and at "
+                  "least halfway from the base rate to 1; "
+                  + ("none was, so the densest is shown" if box["density"] <
+                     box["density_required"] - 1e-9 else "this one is") + ".) "
+                  "The mix fails when:")
             doc.table(["parameter", "box", "range drawn", "quasi-p"],
                       [[f"`{c['name']}`", f"{c['low']:.4g} - {c['high']:.4g}",
                         f"{c['range_low']:.4g} - {c['range_high']:.4g}",
