@@ -306,12 +306,16 @@ def test_figures_say_what_they_draw():
                           "reached": np.linspace(0.9, 1.0, 20)})
     draws["failed"] = draws["model.rent_growth"] < 0.0
     box = {"coverage": 1.0, "density": 0.9, "conditions": [
-        {"name": "model.rent_growth", "low": -0.02, "high": 0.0},
-        {"name": "model.own_income_growth", "low": 0.0, "high": 0.06}]}
+        {"name": "model.rent_growth", "low": -0.02, "high": 0.0, "qp": 0.001},
+        {"name": "model.own_income_growth", "low": 0.0, "high": 0.06, "qp": 0.01}]}
     fig, ax = search_report.plot_prim(draws, box, {"model.rent_growth": "fraction/yr"},
                                       "recommended")
     assert "PRIM box" in ax.get_title() and "rent_growth (fraction/yr)" == ax.get_xlabel()
-    assert len(ax.patches) == 1 and len(ax.collections) == 2
+    assert len(ax.patches) == 1 and len(ax.collections) == 2  # the box; met and missed
+    plt.close(fig)
+    box["conditions"][1]["qp"] = 0.4  # not told apart from chance: one condition drawn
+    fig, ax = search_report.plot_prim(draws, box, {}, "recommended")
+    assert "reaching the threshold" in ax.get_ylabel() and len(ax.patches) == 1  # shaded range
     plt.close(fig)
 
 
@@ -351,3 +355,13 @@ def test_a_candidate_seen_before_is_told_its_result_without_running(tmp_path):
     first, _, again = search.trials_table(study, dims).to_dict("records")
     assert {k: v for k, v in first.items() if k != "trial"} == \
         {k: v for k, v in again.items() if k != "trial"}
+
+
+def test_serial_and_parallel_searches_give_the_same_trials(tmp_path):
+    common = ["search.trials=4", "search.robustness.samples=0", "search.holdout_replicates=0",
+              "search.confirm=1", "search.confirm_replicates=1"]
+    serial = search.search(small_config(*common, "search.jobs=1"), tmp_path / "a", echo=None)
+    parallel = search.search(small_config(*common, "search.jobs=2"), tmp_path / "b", echo=None)
+    a, b = (pd.read_csv(tmp_path / x / "trials.csv") for x in ("a", "b"))
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert serial["claim"] == parallel["claim"] and serial["levers"] == parallel["levers"]

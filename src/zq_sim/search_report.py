@@ -25,6 +25,8 @@ from zq_sim.document import Document  # noqa: E402
 from zq_sim.style import t  # noqa: E402
 
 FAIL_COLOR, MET_COLOR, CANDIDATE_COLOR = "#d62728", "#9e9e9e", "#bdbdbd"
+#: A PRIM condition whose quasi-p-value is below this stands out from chance (drawn, marked).
+SIGNIFICANT_QP = 0.1
 
 
 def _yi(yuan) -> np.ndarray:
@@ -160,8 +162,9 @@ def plot_levers(front: pd.DataFrame, dims: Sequence[space.Dimension], chosen: Ma
 def plot_prim(draws: pd.DataFrame, box: Mapping, units: Mapping[str, str], name: str):
     """The draws of the uncertainties where the mix meets or misses the goal, and PRIM's box.
 
-    Two conditions: a scatter of the two, the box drawn; one condition: the share of villages
-    reaching the threshold against it, the box's range shaded.
+    The conditions drawn are those whose quasi-p-value is below :data:`SIGNIFICANT_QP` (the
+    first one if none is). Two or more: a scatter of the first two, the box drawn; one: the
+    share of villages reaching the threshold against it, the box's range shaded.
 
     Args:
         draws: one row per draw (a column per uncertainty, ``failed``, ``reached``).
@@ -171,7 +174,8 @@ def plot_prim(draws: pd.DataFrame, box: Mapping, units: Mapping[str, str], name:
 
     """
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
-    conds = box["conditions"]
+    conds = [c for c in box["conditions"] if c.get("qp", 0.0) < SIGNIFICANT_QP] or \
+        box["conditions"][:1]
     failed = draws["failed"].to_numpy(dtype=bool)
 
     def label(c: Mapping) -> tuple[float, str]:
@@ -366,14 +370,20 @@ def write(out: Path, result: dict, trials: pd.DataFrame, front: pd.DataFrame,
                   + ("none was, so the densest is shown" if box["density"] <
                      box["density_required"] - 1e-9 else "this one is") + ".) "
                   "The mix fails when:")
-            doc.table(["parameter", "box", "range drawn", "quasi-p"],
+            doc.table(["parameter", "box", "range drawn", "quasi-p", "stands out"],
                       [[f"`{c['name']}`", f"{c['low']:.4g} - {c['high']:.4g}",
                         f"{c['range_low']:.4g} - {c['range_high']:.4g}",
-                        f"{c['qp']:.2g}"] for c in box["conditions"]])
+                        f"{c['qp']:.2g}", "yes" if c["qp"] < SIGNIFICANT_QP else "no"]
+                       for c in box["conditions"]])
+            doc.p(f"A condition stands out from chance when its quasi-p-value (EMA workbench's "
+                  f"binomial test of the box with and without it) is below {SIGNIFICANT_QP}; "
+                  "PRIM's other restrictions may be noise of a few hundred draws over many "
+                  "parameters.")
             doc.figure("prim", "Where the mix fails",
                        "Each draw of the uncertain parameters with the mix: goal met (grey) or "
-                       "missed (red), against the box's first two conditions (or the share of "
-                       "villages reaching the threshold against its one condition).")
+                       "missed (red), against the conditions that stand out (two: the box "
+                       "drawn; one: the share of villages reaching the threshold against it, "
+                       "the box's range shaded).")
             if robust.get("oat"):
                 doc.p("Each condition alone (one at a time): the mix with that parameter in "
                       "the box and outside it, every other parameter at its base value, on "
