@@ -156,12 +156,15 @@ class StandInEnsemble:
         return space.apply(cfg, self.sets.iloc[int(i)].to_dict())
 
 
-def test_parameter_sets_of_an_ensemble_are_crossed_with_the_seeds(tmp_path):
+def test_the_seeds_are_spread_over_parameter_sets_of_an_ensemble(tmp_path):
     cfg = small_config("search.trials=2", "search.uncertainty=ensemble",
                        "search.parameter_sets=2", "search.robustness.samples=6")
     ens = StandInEnsemble()
-    pairs = search.evaluation_pairs(cfg.search, ens, "search", 2)
-    assert len(pairs) == 4 and len({i for i, _ in pairs}) == 2 and len({s for _, s in pairs}) == 2
+    pairs = search.evaluation_pairs(cfg.search, ens, "search", 4)
+    # four seeds spread over two sets in turn: the budget does not grow with the ensemble
+    assert len(pairs) == 4 and len({s for _, s in pairs}) == 4
+    sets = [i for i, _ in pairs]
+    assert sets[:2] == sets[2:] and len(set(sets)) == 2
     result = search.search(cfg, tmp_path / "run", echo=None, ensemble=ens)
     assert result["uncertainty"] == "ensemble" and len(result["parameter_sets"]) == 2
     assert result["claim"]["evaluations"] == 2

@@ -7,9 +7,9 @@
    villages' own income); the others keep their 2024 values.
 2. **The goal** (``search.goal``): in ``goal.year`` (2027) at least ``goal.share`` (1: every
    village) of the villages have an own (operating) income of at least ``goal.threshold``
-   (200k yuan). A candidate mix is run on ``search.replicates`` seeds (and, with a parameter
-   ensemble, on ``search.parameter_sets`` sets of it), the same for every candidate (common
-   random numbers); its **probability** of meeting the goal is the share of those evaluations
+   (200k yuan). A candidate mix is run on ``search.replicates`` seeds (with a parameter
+   ensemble, spread over ``search.parameter_sets`` sets of it), the same for every candidate
+   (common random numbers); its **probability** of meeting the goal is the share of those runs
    that meet it; its **cost** is the public spending (every ``public_<item>``, data/
    lever_costs.csv) summed from ``years.policy_start`` to the goal year, mean over evaluations.
 3. **Search**: Optuna's multi-objective samplers (NSGA-II by default, or TPE) minimise the cost
@@ -122,8 +122,8 @@ class SearchSettings:
     replicates: int = _f(16, "seeds each candidate is run on (the same for all)", 1, 100_000)
     uncertainty: str = _f("auto", "parameter sets: auto (the ensemble if built), replicates "
                           "(calibrated parameters only) or ensemble", choices=UNCERTAINTY_MODES)
-    parameter_sets: int = _f(4, "sets of the ensemble each candidate is run on (with every "
-                             "replicate seed)", 1, 100_000)
+    parameter_sets: int = _f(4, "sets of the ensemble the replicate seeds are spread over "
+                             "(in turn)", 1, 100_000)
     ensemble_path: str = ""        # folder of the ensemble ("": its default folder)
     sampler: str = _f("nsga2", "Optuna's multi-objective sampler", choices=SAMPLERS)
     population: int = _f(24, "candidates per batch (NSGA-II's population)", 2, 100_000)
@@ -408,10 +408,11 @@ def choose_sets(ensemble, n: int, rng: np.random.Generator) -> list[int]:
 
 def evaluation_pairs(s: SearchSettings, ensemble, stream: str, n: int
                      ) -> list[tuple[int | None, int]]:
-    """The (parameter set, seed) pairs of one stage.
+    """The (parameter set, seed) pairs of one stage: ``n`` evaluations.
 
-    The search crosses ``parameter_sets`` sets with ``n`` seeds (every candidate the same:
-    common random numbers); other stages give each of their ``n`` seeds a set of its own.
+    The search spreads its ``n`` seeds over ``parameter_sets`` sets of the ensemble, in turn
+    (every candidate gets the same pairs: common random numbers; the budget does not grow with
+    the ensemble); other stages give each of their ``n`` seeds a set drawn for it.
     """
     run_seeds = seeds(s.seed, stream, n)
     if ensemble is None:
@@ -420,7 +421,7 @@ def evaluation_pairs(s: SearchSettings, ensemble, stream: str, n: int
         SEED_STREAMS[stream] + 99_999,)))
     if stream == "search":
         sets = choose_sets(ensemble, s.parameter_sets, rng)
-        return [(i, x) for i in sets for x in run_seeds]
+        return [(sets[j % len(sets)], x) for j, x in enumerate(run_seeds)]
     return list(zip(choose_sets(ensemble, n, rng), run_seeds, strict=True))
 
 
@@ -885,7 +886,7 @@ def search(cfg: SearchConfig, out_dir: Path, echo: Callable[[str], None] | None 
         study = open_study(out_dir / STUDY, s, dims, stamp, start)
         evaluator = Evaluator(base, goal, None if s.jobs == 1 else parallel, ens)
         say(f"zq_sim.search: {len(dims)} levers, goal: {goal.text()}; {len(pairs)} evaluations "
-            f"per candidate ({'replicates only' if ens is None else 'ensemble sets x seeds'})"
+            f"per candidate ({'replicates only' if ens is None else 'seeds over ensemble sets'})"
             f"; trials in {out_dir / STUDY}")
         stale = requeue_stale(study, dims)
         done = finished_trials(study)

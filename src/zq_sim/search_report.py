@@ -288,7 +288,8 @@ def write(out: Path, result: dict, trials: pd.DataFrame, front: pd.DataFrame,
         "the probability covers the model's randomness, not the uncertainty of its "
         "parameters; the robustness step below draws the uncertain parameters)."
         if result["uncertainty"] == "replicates" else
-        f"the parameter ensemble (sets {result['parameter_sets']}) crossed with the seeds."))
+        f"the parameter ensemble: the seeds spread over its sets {result['parameter_sets']}; "
+        "the probability covers the model's randomness and those sets."))
 
     doc.h2("The recommended mix" if result["meets_goal"] else "The closest mix")
     doc.table(["lever", "unit", "2024", name, "searched from", "to"],
