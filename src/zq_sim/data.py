@@ -1,4 +1,4 @@
-"""Load and check the files in data/: the village list, the counties, the targets.
+"""Load and check the files in data/: the village list, the counties, the targets, lever costs.
 
 Every loader checks what it reads and raises :class:`DataError` with the file, row and column of
 the first problem, so that a broken or edited file is found before a run starts.
@@ -32,8 +32,16 @@ REQUIRED_COUNTIES = {"怀集县": "the Huaiji SOE model (policy.land.soe_push)",
 
 
 #: The files a run reads (their hash is recorded in summary.json and compared on resume).
-RUN_FILES = ("counties.csv", "targets.yaml", "zhaoqing_towns_2023.csv",
+RUN_FILES = ("counties.csv", "lever_costs.csv", "targets.yaml", "zhaoqing_towns_2023.csv",
              "zhaoqing_village_units_2023.csv")
+
+#: Items of public spending priced in lever_costs.csv by what the levers did (zq_sim.costs bills
+#: them: villages covered, intensity, mu, people) ...
+PRICED_ITEMS = ("platform", "publicity", "cleanup", "inventory", "consolidation", "soe",
+                "officials", "instructors", "managers")
+#: ... and the items the mechanisms pay in money, counted at face value (a unit cost of 1).
+FACE_VALUE_ITEMS = ("companies", "town_works", "pv", "assistance", "support")
+CONFIDENCE = ("H", "M", "D", "A")
 
 
 class DataError(ValueError):
@@ -234,3 +242,59 @@ def load_targets(data_dir: Path = DATA_DIR) -> dict:
         if t.get("kind") not in ("level", "growth", "floor", "count"):
             raise DataError(f"{path}: target {name}: kind must be level, growth, floor or count")
     return doc
+
+
+def load_lever_costs(data_dir: Path = DATA_DIR) -> dict[str, dict]:
+    """Unit public costs of the levers (lever_costs.csv): {item: row}, value/low/high as floats.
+
+    Every item the model bills must be there once; money items are at face value (1 yuan per
+    yuan, low and high too); every value lies in [low, high], finite and non-negative.
+    """
+    path = Path(data_dir) / "lever_costs.csv"
+    try:
+        st = path.stat()
+    except OSError:
+        raise DataError(f"{path}: file not found") from None
+    return copy.deepcopy(_load_lever_costs(str(path), st.st_mtime_ns, st.st_size))
+
+
+@lru_cache(maxsize=1)
+def _settings() -> frozenset[str]:
+    from zq_sim.config import describe_fields
+
+    return frozenset(row["name"] for row in describe_fields())
+
+
+@lru_cache(maxsize=4)
+def _load_lever_costs(path_text: str, mtime_ns: int, size: int) -> dict[str, dict]:
+    path = Path(path_text)
+    df = _read_csv(path, ["item", "lever", "basis", "value", "low", "high", "unit", "source",
+                          "confidence"])
+    for column in ("value", "low", "high"):
+        df[column] = _numeric(df, path, column)
+    rows: dict[str, dict] = {}
+    known = PRICED_ITEMS + FACE_VALUE_ITEMS
+    for i, row in enumerate(df.to_dict("records"), start=2):
+        item = row["item"].strip()
+        where = f"{path}: row {i}"
+        if item not in known:
+            raise DataError(f"{where}, column item: {item!r} is not one of {', '.join(known)}")
+        if item in rows:
+            raise DataError(f"{where}, column item: {item} appears twice")
+        if row["lever"].strip() not in _settings():
+            raise DataError(f"{where}, column lever: {row['lever']!r} is not a setting of "
+                            f"src/zq_sim/config.py")
+        if not row["low"] <= row["value"] <= row["high"]:
+            raise DataError(f"{where}, column value: {row['value']:g} is not in [low, high] = "
+                            f"[{row['low']:g}, {row['high']:g}]")
+        if item in FACE_VALUE_ITEMS and not row["low"] == row["value"] == row["high"] == 1.0:
+            raise DataError(f"{where}, column value: {item} is money paid at face value: value, "
+                            f"low and high must be 1")
+        if row["confidence"].strip() not in CONFIDENCE:
+            raise DataError(f"{where}, column confidence: {row['confidence']!r} is not one of "
+                            f"{', '.join(CONFIDENCE)}")
+        rows[item] = row
+    missing = [item for item in known if item not in rows]
+    if missing:
+        raise DataError(f"{path}: column item: {missing[0]} is missing; the model bills it")
+    return rows

@@ -15,7 +15,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from zq_sim import data, metrics
+from zq_sim import costs, data, metrics
 from zq_sim.agents import LandOperator, StrongVillageCompany, Village
 from zq_sim.config import ConfigError, RunConfig, validate
 from zq_sim.levers import Levers, levers_for
@@ -133,6 +133,8 @@ class ZhaoqingModel(mesa.Model):
                                                                           strict=True)}
         village_table, counties = _tables(str(data_dir or data.DATA_DIR),
                                           self.cfg.population.include_residents_committees)
+        #: yuan per unit of what the levers buy (data/lever_costs.csv), for the public accounts
+        self.unit_costs = costs.unit_costs(data.load_lever_costs(data_dir or data.DATA_DIR))
         self.scale = self.cfg.population.scale
         self.population: Population = build_population(
             village_table, counties, self.p, self.streams["population"], self.scale)
@@ -168,6 +170,7 @@ class ZhaoqingModel(mesa.Model):
         self.run_pv()
         self.fund_assistance()
         self.close_accounts()
+        self.pay_for_levers()
         self.collect()
         self.running = self.year < self.cfg.years.end
 
@@ -202,6 +205,7 @@ class ZhaoqingModel(mesa.Model):
                        "support": 0.0}
         self._company_year = companies.CompanyYear()
         self._fixed_assets_start = v.fixed_assets.copy()
+        self._land_start = (float(v.fragmented.sum()), float(v.soe_land.sum()))  # mu
         self.levers: Levers = levers_for(self.year, self.cfg)
 
     def review_weak_list(self) -> None:
@@ -303,6 +307,18 @@ class ZhaoqingModel(mesa.Model):
         v.fixed_assets += invest - p.depreciation * self._fixed_assets_start
         # weak or not is judged on recurring income: a one-off recovery of arrears does not count
         v.prev_operating = operating - v.income["arrears"]
+
+    def pay_for_levers(self) -> None:
+        """Book the public cost of the platform, campaigns, land works and people (costs.py).
+
+        Accounting only: the year's quantities are read off the levers and the land stocks,
+        priced with data/lever_costs.csv and added to the year's public spending by item.
+        """
+        v, (fragmented, soe_land) = self.villages, self._land_start
+        works = costs.Works(consolidated_mu=fragmented - float(v.fragmented.sum()),
+                            soe_taken_mu=float(v.soe_land.sum()) - soe_land)
+        bought = costs.quantities(self.levers, self.cfg, v.n, works)
+        self._spent.update(costs.bill(bought, self.unit_costs))
 
     # ---------------------------------------------------------------- reporting
     def _form(self, hazards: tuple[float, float, float], seed_capital: float) -> float:
