@@ -188,6 +188,16 @@ PUBLIC_ITEMS: dict[str, tuple[str, str]] = {
     "pv": ("PV subsidy", "光伏补贴"),
     "assistance": ("assistance projects", "帮扶项目"),
     "support": ("fiscal support to weak villages", "薄弱村财政补助"),
+    # the levers' own costs (data/lever_costs.csv; src/zq_sim/costs.py)
+    "platform": ("three-assets platform service", "三资交易平台服务"),
+    "publicity": ("tender publicity and online bidding", "招标宣传与网上竞价"),
+    "cleanup": ("contract clean-up campaign", "合同清理整治"),
+    "inventory": ("asset inventory campaign", "资产清查"),
+    "consolidation": ("land consolidation works", "土地整治工程"),
+    "soe": ("Huaiji state-enterprise land model", "怀集国企土地流转模式"),
+    "officials": ("young civil servants in towns", "驻镇年轻公务员"),
+    "instructors": ("village instructors", "驻村指导员"),
+    "managers": ("rural professional managers", "乡村职业经理人"),
 }
 _ITEM_DOCS = {
     "companies": "start-up capital of the companies founded this year (those of before 2023 not "
@@ -196,6 +206,17 @@ _ITEM_DOCS = {
     "pv": "the public share of the PV investment of the year",
     "assistance": "assistance projects financed this year (the 2021-2022 stock not counted)",
     "support": "fiscal support transfers to weak villages",
+    "platform": "the platform's service to the villages it covers (unit cost x villages x "
+                "coverage; data/lever_costs.csv)",
+    "publicity": "publicity and online bidding that bring bidders (unit cost x villages x "
+                 "coverage x bidder reach)",
+    "cleanup": "the contract clean-up campaign (unit cost x villages x intensity)",
+    "inventory": "the asset inventory campaign (unit cost x villages x intensity)",
+    "consolidation": "works on the fragmented farmland consolidated this year (per mu)",
+    "soe": "public capital the Huaiji state enterprise puts into land it newly takes (per mu)",
+    "officials": "employment cost of the young civil servants serving in towns",
+    "instructors": "employment cost of the officials serving as village instructors",
+    "managers": "pay of the rural professional managers",
 }
 
 
