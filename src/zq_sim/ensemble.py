@@ -185,6 +185,8 @@ class EnsembleSettings:
     candidates: int = 600           # method=calibration: candidate sets drawn and run
     accept_rms: float = 1.2         # method=calibration: a set is kept when the root mean square
     #                                 of its scaled 2024 errors on one replicate is at most this
+    floor_required: bool = True     # and every village was above 150k in that replicate (the
+    #                                 2024 fact the support rule must reproduce)
     calibration_report: str = ""    # the fit's calibration.json ("" = experiments/calibration)
     quick: bool = False             # a smoke run of seconds into the Hydra folder
     out: str = ""                   # output folder ("" = experiments/calibration/ensemble)
@@ -206,13 +208,14 @@ def dimensions(calibrate_yaml: Path = CONF_DIR / "calibrate.yaml") -> tuple[spac
     """Every declared uncertainty, and the calibration's parameters that priors.csv lacks."""
     dims = list(space.uncertainties())
     have = {d.name for d in dims}
+    lever_units = {d.name: d.unit for d in space.levers()}
     params = OmegaConf.to_container(OmegaConf.load(calibrate_yaml))["calibration"]["parameters"]
     for name, p in params.items():
         if name not in have:
             default = space.current(RunConfig(), [_dim(name)])[name]
             dims.append(space.Dimension(name, float(p["low"]), float(p["high"]), "uniform",
-                                        float(default), "", str(p.get("why", "")), False,
-                                        "uncertainty"))
+                                        float(default), lever_units.get(name, ""),
+                                        str(p.get("why", "")), False, "uncertainty"))
     return tuple(dims)
 
 
@@ -476,17 +479,23 @@ def _from_calibration(sim: Simulator, s: EnsembleSettings, jobs: int,
         unit[:, j] = space.to_unit([d], draws[:, None])[:, 0]
     theta = _from_unit(unit)
     echo(f"zq_sim.ensemble: {s.candidates} candidate sets from the fit's sampling distribution "
-         f"({path}); keeping those within a root mean square of {s.accept_rms} scaled errors")
+         f"({path}); keeping those within a root mean square of {s.accept_rms} scaled errors"
+         + (" whose lowest village is above 150k" if s.floor_required else ""))
 
-    def one(t: np.ndarray) -> float:
+    def one(t: np.ndarray) -> tuple[float, float]:
         z, seed = sim.full(t)
-        scaled = sim.standardise(sim.stats(z, seed))
-        return float(np.sqrt(np.mean(np.square(list(scaled.values())))))
+        stats = sim.stats(z, seed)
+        scaled = sim.standardise(stats)
+        return (float(np.sqrt(np.mean(np.square(list(scaled.values()))))),
+                float(stats.get("floor", 0.0)))
 
     from tqdm import tqdm
-    rms = np.array(Parallel(n_jobs=jobs, batch_size=8)(
+    rows = np.array(Parallel(n_jobs=jobs, batch_size=8)(
         delayed(one)(t) for t in tqdm(theta, desc="candidate sets", unit="set", leave=False)))
+    rms, shortfall = rows[:, 0], rows[:, 1]
     keep = rms <= s.accept_rms
+    if s.floor_required:
+        keep &= shortfall <= 0.0
     echo(f"zq_sim.ensemble: kept {int(keep.sum())} of {s.candidates} candidate sets "
          f"(median root mean square {np.median(rms):.2f})")
     if keep.sum() < 10:

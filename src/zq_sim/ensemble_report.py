@@ -61,37 +61,40 @@ def correlations(dims: Sequence[space.Dimension], sets: pd.DataFrame,
 
 
 def plot_marginals(dims: Sequence[space.Dimension], sets: pd.DataFrame, names: Sequence[str],
-                   point: dict[str, Any]):
-    """Histograms of the ensemble's values (weighted) over each declared range."""
+                   point: dict[str, Any], title: str = "Parameter ensemble: marginals"):
+    """Histograms of the ensemble's values (weighted), zoomed on them.
+
+    The declared range is in each title, the point fit a red line.
+    """
+    import textwrap
     by = {d.name: d for d in dims}
     n = len(names)
     cols = 4
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows), squeeze=False)
     for ax, name in zip(axes.flat, names, strict=False):
         d = by[name]
         values = sets[name].to_numpy(dtype=float)
-        bins = (np.geomspace(d.low, d.high, 16) if d.distribution == "loguniform"
-                else np.linspace(d.low, d.high, 16))
+        lo, hi = float(values.min()), float(values.max())
+        if hi <= lo:
+            lo, hi = lo * 0.99 - 1e-9, hi * 1.01 + 1e-9
+        bins = np.linspace(lo, hi, 15)   # zoomed: a log scale adds nothing over so short a span
         ax.hist(values, bins=bins, weights=sets["weight"], color="#4c72b0", alpha=0.8,
-                label="ensemble")
-        # the prior's mass per bin: uniform on the declared (log) scale
-        ax.axhline(1.0 / (len(bins) - 1), color="#8d8d8d", ls="--", lw=1, label="prior")
+                label="ensemble (weight)")
         if name in point:
             ax.axvline(float(point[name]), color="#d62728", lw=1.5, label="point fit")
-        if d.distribution == "loguniform":
-            ax.set_xscale("log")
-        ax.set_title(d.label, fontsize=9)
-        ax.set_xlabel(d.unit or "value", fontsize=8)
-        ax.set_ylabel("weight", fontsize=8)
+        from matplotlib.ticker import MaxNLocator
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.set_title(f"{d.label}\ndeclared {d.low:g} to {d.high:g}", fontsize=8)
+        ax.set_xlabel(textwrap.shorten(d.unit or "value", 40, placeholder="..."), fontsize=7)
+        ax.set_ylabel("weight", fontsize=7)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper right", fontsize=8)
-    fig.suptitle("Parameter ensemble: marginals over the declared ranges (ABC-SMC, 2024 targets)",
-                 fontsize=11)
-    fig.tight_layout(rect=(0, 0, 0.92, 0.96))
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0, 0.9, 0.96))
     return fig, axes
 
 
@@ -104,13 +107,15 @@ def plot_correlations(table: pd.DataFrame, dims: Sequence[space.Dimension], sets
     for ax, pair in zip(axes.flat, pairs, strict=False):
         a, b = by[pair["a"]], by[pair["b"]]
         ax.scatter(sets[a.name], sets[b.name], s=8 + 400 * w, alpha=0.5, color="#4c72b0")
-        ax.set_xlabel(f"{a.label} ({a.unit})", fontsize=8)
-        ax.set_ylabel(f"{b.label} ({b.unit})", fontsize=8)
+        import textwrap
+
+        from matplotlib.ticker import MaxNLocator
+        xa, yb = a.name.rsplit(".", 1)[-1], b.name.rsplit(".", 1)[-1]
+        ax.set_xlabel(textwrap.shorten(f"{xa} ({a.unit})", 45, placeholder="...)"), fontsize=8)
+        ax.set_ylabel(textwrap.shorten(f"{yb} ({b.unit})", 40, placeholder="...)"), fontsize=8)
         ax.set_title(f"r = {pair['r']:+.2f}", fontsize=9)
-        if a.distribution == "loguniform":
-            ax.set_xscale("log")
-        if b.distribution == "loguniform":
-            ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.yaxis.set_major_locator(MaxNLocator(5))
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(pairs):]:
         ax.set_visible(False)
@@ -139,8 +144,8 @@ def plot_targets(validation: pd.DataFrame, names: Sequence[str]):
     ax.invert_yaxis()
     ax.set_xlabel("simulated minus reported, % of the reported value (the floor: shortfall "
                   "below 150k, %)")
-    ax.set_title("2024 targets on held-out seeds: the ensemble against the point fit "
-                 "(boxes: quartiles, whiskers: 1.5 IQR)")
+    ax.set_title("2024 targets on held-out seeds: the ensemble against the point fit\n"
+                 "(boxes: quartiles, whiskers: 1.5 IQR; a set or the point fit on each seed)")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig, ax
@@ -170,11 +175,15 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
           validation: dict, point: dict[str, Any], screened: pd.DataFrame | None = None) -> None:
     """report.md and its figures into ``out``."""
     held = set(meta.get("held", []))
+    method = meta["settings"].get("method", "abc-smc")
     moved = [d for d in dims if d.name not in held]
     shrink = shrinkage(moved, sets)
     shrink.to_csv(out / "marginals.csv", index=False, float_format="%.6g")
     free = [n for n in meta.get("free", point) if n in {d.name for d in dims}]
-    fig, _ = plot_marginals(dims, sets, free, point)
+    fig, _ = plot_marginals(dims, sets, free, point, title=(
+        "Parameter ensemble: the fitted parameters' values in the kept sets\n"
+        + ("(the fit's sampling distribution, filtered by the 2024 targets)"
+           if method == "calibration" else "(ABC-SMC posterior)")))
     fig.savefig(out / "marginals.png", dpi=DPI)
     plt.close(fig)
     corr = correlations([d for d in dims if d.name in free], sets)
@@ -201,7 +210,10 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
             "treats the city's 2024 figures as one draw of the model) and the support rule, "
             "which no target identifies, from its declared range; it runs 2024 once and is kept "
             "when the root mean square of its scaled errors is at most "
-            f"{s.get('accept_rms')}. A statistic's scale is the larger of its replicate noise "
+            f"{s.get('accept_rms')}"
+            + (" and every village's total income is above 150k (the floor, a fact the support "
+               "rule must reproduce)" if s.get("floor_required") else "")
+            + ". A statistic's scale is the larger of its replicate noise "
             f"at the point fit and {s.get('tolerance', 0.05):.0%} (the calibration's criterion "
             "of a target met); the statistics are each target's relative error "
             "(data/targets.yaml) and the floor's relative shortfall below 150k. Kept sets "
@@ -287,8 +299,12 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
                      f"{_fmt(r.ensemble_p95)} | {r.sd_ratio:.2f} |")
     lines += ["", "Held at their prior values: " + ", ".join(sorted(held)) + ".",
               "", "## Strongest correlations among the fitted parameters", "",
-              "Parameters the targets trade off against each other (one can make up for the "
-              "other):", "", "| a | b | r |", "|---|---|---:|"]
+              ("The candidates draw the fitted parameters independently, so any correlation "
+               "here comes from the filter: pairs the targets trade off (one can make up for "
+               "the other). They are weak: the fit's errors are small against what the filter "
+               "allows." if method == "calibration" else
+               "Parameters the targets trade off against each other (one can make up for the "
+               "other):"), "", "| a | b | r |", "|---|---|---:|"]
     lines += [f"| {r.a} | {r.b} | {r.r:+.2f} |" for r in corr.itertuples()]
     lines += ["", "![correlations](correlations.png)", "",
               "## Use", "",
