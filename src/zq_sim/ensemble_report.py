@@ -251,8 +251,9 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
         "as the point fit does: its spread is conditional on them. `python -m "
         "zq_sim.sensitivity` screens them over their whole ranges; `ensemble.extra_free` moves "
         "named ones into the sampler at the cost of more simulations.", "",
-        f"- Sets: {meta['sets']} (weighted; effective number {meta['effective_sets']:.0f}), "
-        f"population {s['population']}.",
+        (f"- Sets: {meta['sets']}." if method == "calibration" else
+         f"- Sets: {meta['sets']} (weighted; effective number {meta['effective_sets']:.0f}), "
+         f"population {s['population']}."),
         (f"- Candidates {gens[0]['simulations']}, kept {gens[0]['particles']}."
          if method == "calibration" else
          f"- Final temperature {meta['final_temperature']:.3g} (1: the error model exactly)."),
@@ -281,8 +282,9 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
         f"{v['floor_held_ensemble']:.0%} of the ensemble's runs and {v['floor_held_point']:.0%} "
         "of the point fit's.", "", "![targets](targets.png)", "",
         "## Marginals", "",
-        "The fitted parameters over their declared ranges (the prior's mass per bin dashed, the "
-        "point fit red). The table gives every fitted and drawn parameter, most constrained "
+        "The fitted parameters' values in the sets (zoomed on them; the declared range in each "
+        "title, the point fit red). The table gives every fitted and drawn parameter, most "
+        "constrained "
         "first (sd on the unit scale over the prior's: 1 = left where its range put it); "
         "marginals.csv has them all.", "",
         "![marginals](marginals.png)", "",
