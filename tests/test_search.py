@@ -22,7 +22,7 @@ SMALL = ["search.trials=4", "search.population=2", "search.replicates=2", "searc
          "search.confirm_replicates=2", "search.holdout_replicates=2",
          "search.robustness.samples=12", "search.robustness.oat_seeds=1", "search.jobs=1",
          "search.dpi=50", "search.lang=pinyin", "output.progress=false",
-         "search.goal.share=0.97",
+         "search.goal.share=0.97", "search.uncertainty=replicates",
          "search.levers=[policy.assistance.fund,policy.talent.instructors]"]
 
 
@@ -368,3 +368,14 @@ def test_serial_and_parallel_searches_give_the_same_trials(tmp_path):
     a, b = (pd.read_csv(tmp_path / x / "trials.csv") for x in ("a", "b"))
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     assert serial["claim"] == parallel["claim"] and serial["levers"] == parallel["levers"]
+
+
+def test_auto_takes_the_committed_ensemble_and_replicates_ignore_it():
+    from zq_sim import ensemble
+    auto = small_config("search.uncertainty=auto").search
+    if ensemble.exists():
+        found = search.resolve_ensemble(auto)
+        assert found is not None and len(found) >= 100
+    else:
+        assert search.resolve_ensemble(auto) is None
+    assert search.resolve_ensemble(small_config().search) is None

@@ -993,7 +993,8 @@ def robustness(cfg: SearchConfig, evaluator: Evaluator, point: dict[str, Any],
     ran = np.array([o is not None for o in outcomes])
     reached = np.array([o[0] if o is not None else np.nan for o in outcomes])
     failed = ~evaluator.goal.met(np.nan_to_num(reached, nan=-1.0))
-    draws = values.assign(seed=run_seeds, ran=ran, reached=reached, failed=failed & ran)
+    draws = pd.concat([values.reset_index(drop=True), pd.DataFrame(
+        {"seed": run_seeds, "ran": ran, "reached": reached, "failed": failed & ran})], axis=1)
     box = prim_box(values[ran], failed[ran], r.density, r.peel_alpha)
     out = {"draws": draws, "seeds": list(run_seeds), "samples": int(ran.sum()),
            "not_run": int((~ran).sum()), "failure_rate": float(failed[ran].mean())
