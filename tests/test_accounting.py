@@ -33,7 +33,7 @@ def stepped():
             "operating": v.operating_income().copy(),
             "parts": {k: a.copy() for k, a in v.income.items()},
             "support": v.support.copy(),
-            "lost_rent": v.lost_rent.copy(),
+            "lost_rent": model._platform.lost_rent.copy(),
             "agent_operating": np.array([a.operating_income for a in model.village_agents]),
             "dividends_paid": float(t.dividends.sum()),
             "land": (v.farmland.copy(), v.fragmented.copy(), v.consolidated.copy(),

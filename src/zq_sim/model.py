@@ -39,6 +39,11 @@ COMPANY_REPORTERS = {"kind": "kind", "capital": "capital", "business": "business
                      "dividends": "dividends", "members": "n_members"}
 
 
+def _or_zero(values: np.ndarray | None) -> np.ndarray | float:
+    """A mechanism's per-village result, or 0 where it did not run this year."""
+    return 0.0 if values is None else values
+
+
 def latest(model: ZhaoqingModel, name: str) -> Any:
     """A Mesa model reporter: one metric of the model's latest yearly row."""
     return model.records[-1][name]
@@ -203,7 +208,11 @@ class ZhaoqingModel(mesa.Model):
         v.reset_flows()
         self._spent = {"companies": 0.0, "town_works": 0.0, "pv": 0.0, "assistance": 0.0,
                        "support": 0.0}
+        # last year's first payments to weak members, read by this year's review of the list
+        last = getattr(self, "_company_year", None)
+        self._weak_help_last = last.weak_help if last is not None else None
         self._company_year = companies.CompanyYear()
+        self._platform = three_assets.PlatformYear()
         self._fixed_assets_start = v.fixed_assets.copy()
         self._land_start = (float(v.fragmented.sum()), float(v.soe_land.sum()))  # mu
         self.levers: Levers = levers_for(self.year, self.cfg)
@@ -220,7 +229,8 @@ class ZhaoqingModel(mesa.Model):
             v = self.villages
             # judged without the weak-first dividends the list itself brought, so that a village
             # lifted only by them keeps its place
-            v.weak = v.prev_operating - v.weak_help < self.policy.support.weak_line
+            helped = 0.0 if self._weak_help_last is None else self._weak_help_last
+            v.weak = v.prev_operating - helped < self.policy.support.weak_line
 
     def assign_talent(self) -> None:
         """Officials, instructors and managers raise capacity (since 2023: 2023 practice first)."""
@@ -297,7 +307,8 @@ class ZhaoqingModel(mesa.Model):
             # budgeted on last year's recurring income less the streams the town knows have
             # ended this year: dividends of companies wound up (it is a party to them) and rents
             # of leases that found no new tenant on its platform
-            expected = v.prev_operating - v.lost_dividends - v.lost_rent
+            expected = (v.prev_operating - _or_zero(self._company_year.lost_dividends)
+                        - _or_zero(self._platform.lost_rent))
             v.support = assistance.support_transfer(expected, s.threshold, s.gap_share)
         self._spent["support"] += float(v.support.sum())
         operating = v.operating_income()

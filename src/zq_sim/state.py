@@ -50,9 +50,6 @@ class VillageState:
     talent: np.ndarray          # capacity gain from talent serving this year
     prev_operating: np.ndarray  # last year's recurring operating income (without arrears)
     weak: np.ndarray = None     # bool: on the list of weak villages (reviewed every few years)
-    weak_help: np.ndarray = None  # dividends paid to it first as a weak member, this year
-    lost_dividends: np.ndarray = None  # last year's dividends from companies wound up this year
-    lost_rent: np.ndarray = None  # last year's rent of leases ended this year, not re-let
     # the year's flows
     income: dict[str, np.ndarray] = field(default_factory=dict)  # INCOME_PARTS
     support: np.ndarray = None  # fiscal support received (transfer)
@@ -68,12 +65,6 @@ class VillageState:
             self.new_transfer = np.zeros(n)
         if self.weak is None:
             self.weak = np.zeros(n, dtype=bool)
-        if self.weak_help is None:
-            self.weak_help = np.zeros(n)
-        if self.lost_dividends is None:
-            self.lost_dividends = np.zeros(n)
-        if self.lost_rent is None:
-            self.lost_rent = np.zeros(n)
 
     @property
     def n(self) -> int:

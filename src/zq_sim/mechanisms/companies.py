@@ -117,6 +117,11 @@ class CompanyYear:
     works: float = 0.0           # public works let to companies by towns (public money), yuan
     failed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # rows failed
     capital_lost: float = 0.0    # capital of failed companies not returned to members, yuan
+    # per village: what it was paid first as a listed weak member (read at the next review of
+    # the list), and last year's dividends from its companies wound up this year (which the
+    # town, a party to them, knows it will miss when it budgets support); None: nothing paid
+    weak_help: np.ndarray | None = None
+    lost_dividends: np.ndarray | None = None
 
 
 def village_candidates(t: CompanyTable, v: VillageState, p) -> np.ndarray:
@@ -301,15 +306,14 @@ def operate(t: CompanyTable, v: VillageState, *, demand: np.ndarray, works: np.n
         year: the business year (None: every company is past its grace period and learning).
         weak_cap: largest share of a pool that first payments take.
 
-    Also records in ``v.weak_help`` what each village was paid first as a weak member, and in
-    ``v.lost_dividends`` the dividends it was paid last year by companies wound up this year
-    (what the town, a party to the companies, knows it will miss when it budgets support).
+    Returns the year's results, among them what each village was paid first as a weak member
+    (``weak_help``) and the dividends it was paid last year by companies wound up this year
+    (``lost_dividends``).
 
     """
-    v.weak_help = np.zeros(v.n)
-    v.lost_dividends = np.zeros(v.n)
+    weak_help = np.zeros(v.n)
     if t.k == 0:
-        return CompanyYear()
+        return CompanyYear(weak_help=weak_help, lost_dividends=np.zeros(v.n))
     alive = t.alive.copy()
     age = np.zeros(t.k) if year is None else year - t.founded
     # capability: learning in the first years (not in the founding year), then drift
@@ -341,7 +345,7 @@ def operate(t: CompanyTable, v: VillageState, *, demand: np.ndarray, works: np.n
     kept = 0.5 * np.maximum(t.capital, 0)
     refund = np.where(fails[t.m_company], kept[t.m_company], 0.0)
     v.funds += group_sums(refund * t.m_share, t.m_village, v.n)
-    v.lost_dividends = group_sums(np.where(fails[t.m_company], t.m_paid, 0.0), t.m_village, v.n)
+    lost_dividends = group_sums(np.where(fails[t.m_company], t.m_paid, 0.0), t.m_village, v.n)
     t.alive = alive & ~fails
     paying = t.alive & (profit > 0)
     pool = np.where(paying, p.payout * profit, 0.0)
@@ -355,11 +359,12 @@ def operate(t: CompanyTable, v: VillageState, *, demand: np.ndarray, works: np.n
                                weak_first=weak_first, weak_amount=weak_amount, cap=weak_cap)
     if weak_first:
         first, _ = first_payments(pool, t.m_company, weak_seat, weak_amount, weak_cap)
-        v.weak_help = group_sums(np.where(weak_seat, first[t.m_company], 0.0), t.m_village, v.n)
+        weak_help = group_sums(np.where(weak_seat, first[t.m_company], 0.0), t.m_village, v.n)
     t.m_paid = seat_pay
     v.income["dividends"] += group_sums(seat_pay, t.m_village, v.n)
     return CompanyYear(works=float(t.works.sum()), failed=np.flatnonzero(fails),
-                       capital_lost=float(kept[fails].sum()))
+                       capital_lost=float(kept[fails].sum()), weak_help=weak_help,
+                       lost_dividends=lost_dividends)
 
 
 def split_dividends(pool: np.ndarray, company: np.ndarray, share: np.ndarray, weak: np.ndarray,

@@ -45,6 +45,9 @@ class PlatformYear:
     detected: int = 0              # irregular contracts put right
     found_assets: int = 0          # leasable assets found by the inventory
     petitions: int = 0
+    # per village: rents of its leases that ended this year and found no new tenant (the town
+    # runs the platform and knows); None where the register did not run
+    lost_rent: np.ndarray | None = None
 
 
 def reform_probability(rate: float, capacity: np.ndarray, intensity: float = 1.0) -> np.ndarray:
@@ -205,7 +208,7 @@ def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: flo
     c.status[idx] = np.where(let, status, REGULAR)
     c.end[idx] = np.where(let, year + term - 1, year)
     # leases that ended without a new tenant: the town runs the platform and knows
-    v.lost_rent = group_sums(np.where(let, 0.0, ended_rent), cv[idx], n)
+    out.lost_rent = group_sums(np.where(let, 0.0, ended_rent), cv[idx], n)
 
     # 4. Collection
     unpaid_now = c.status == UNPAID
