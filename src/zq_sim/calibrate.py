@@ -61,7 +61,7 @@ from zq_sim.calibration_checks import (  # noqa: F401  (re-exported for callers)
 )
 from zq_sim.config import ConfigError, RunConfig, validate
 from zq_sim.paths import CONF_DIR, CheckoutNeeded, checkout
-from zq_sim.run import TARGET_METRICS, replicate_seeds
+from zq_sim.run import TARGET_METRICS, jsonable, replicate_seeds
 from zq_sim.smm import (  # noqa: F401  (re-exported for callers)
     Fitter,
     Problem,
@@ -257,7 +257,7 @@ def calibrate(cfg: CalibrateConfig, out_dir: Path, echo=print) -> dict:
                      "max_evaluations": s.max_evaluations},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "calibration.json").write_text(json.dumps(_clean(report), indent=2,
+    (out_dir / "calibration.json").write_text(json.dumps(jsonable(report), indent=2,
                                                          ensure_ascii=False), encoding="utf-8")
     if not s.quick:
         from zq_sim.calibration_report import write_report
@@ -270,18 +270,6 @@ def calibrate(cfg: CalibrateConfig, out_dir: Path, echo=print) -> dict:
             write_calibrated_config(values, CONF_DIR / "model" / "calibrated.yaml", report)
     echo(summary_text(report))
     return report
-
-
-def _clean(obj):
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _clean(obj.item())
-    return obj
 
 
 def write_calibrated_config(fitted: dict[str, float], path: Path, report: dict) -> None:

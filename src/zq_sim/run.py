@@ -330,14 +330,21 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def _clean(obj):
-    """Make a structure JSON-safe: NaN and infinities become null."""
+def jsonable(obj):
+    """A structure JSON can hold (summary.json, calibration.json, the search's result).
+
+    NaN and infinities become null, numpy scalars and pandas Series Python ones, keys text.
+    """
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return jsonable(obj.item())
+    if isinstance(obj, pd.Series):
+        return jsonable(obj.to_dict())
     return obj
 
 
@@ -393,7 +400,7 @@ class TableStream:
 
 def write_summary(out_dir: Path, summary: dict) -> None:
     """Write summary.json (last: its presence means the run is complete)."""
-    text = json.dumps(_clean(summary), ensure_ascii=False, indent=2)
+    text = json.dumps(jsonable(summary), ensure_ascii=False, indent=2)
     _atomic(Path(out_dir) / "summary.json", lambda p: p.write_text(text, encoding="utf-8"))
 
 

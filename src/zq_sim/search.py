@@ -976,7 +976,8 @@ def search(cfg: SearchConfig, out_dir: Path, echo: Callable[[str], None] | None 
     if "draws" in robust:
         _write(out_dir / "robustness.csv", robust["draws"].to_csv(index=False))
     search_report.write(out_dir, result, table, front, dims, robust, lang=s.lang, dpi=s.dpi)
-    _write(out_dir / FINISHED, json.dumps(_clean(result), ensure_ascii=False, indent=2))
+    from zq_sim.run import jsonable
+    _write(out_dir / FINISHED, json.dumps(jsonable(result), ensure_ascii=False, indent=2))
     say(summary_line(result, out_dir))
     return result
 
@@ -1060,20 +1061,6 @@ def summary_line(result: dict, out_dir: Path) -> str:
 
 def _plain(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _clean(obj.item())
-    if isinstance(obj, pd.Series):
-        return _clean(obj.to_dict())
-    return obj
 
 
 # ---------------------------------------------------------------------------------- command line
