@@ -154,7 +154,11 @@ def test_quick_build_writes_a_loadable_ensemble(tmp_path):
          f"hydra.run.dir={out}"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     ens = ensemble.load(out)
-    assert len(ens) == 12
+    meta = json.loads((out / "ensemble.json").read_text(encoding="utf-8"))
+    # quick: 40 candidates from the fit's sampling distribution, kept by the targets
+    assert meta["settings"]["method"] == "calibration" and 10 <= len(ens) <= 40
+    assert meta["generations"][0]["simulations"] == 40
+    assert set(ensemble.fitted_parameters()) <= set(meta["free"])
     for name in ("report.md", "marginals.png", "targets.png", "correlations.png",
                  "validation.csv", "screening.csv"):
         assert (out / name).is_file(), name
