@@ -135,7 +135,7 @@ class LandOperator(mesa.Agent):
 
     def bids(self) -> np.ndarray:
         """Rent per mu this operator kind would bid for each village's land (yuan/mu/yr)."""
-        return operator_bid(self.model.villages, self.model.p)
+        return operator_bid(self.model.villages, self.model.mp.land)
 
     @property
     def land(self) -> float:

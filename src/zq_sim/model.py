@@ -19,7 +19,7 @@ from zq_sim import costs, data, metrics
 from zq_sim.agents import LandOperator, StrongVillageCompany, Village
 from zq_sim.config import ConfigError, RunConfig, validate
 from zq_sim.levers import Levers, levers_for
-from zq_sim.mechanisms import assistance, companies, land, pv, three_assets
+from zq_sim.mechanisms import assistance, companies, land, params, pv, three_assets
 from zq_sim.population import Population, build_population
 
 STREAMS = ("population", "three_assets", "land", "companies", "pv", "talent", "assistance",
@@ -129,6 +129,8 @@ class ZhaoqingModel(mesa.Model):
         """The arrays, streams and tables of the model (everything but Mesa's agents)."""
         self.cfg = cfg
         self.p = self.cfg.model
+        # each mechanism's own parameters, read once (mechanisms/params.py)
+        self.mp = params.for_model(self.p)
         self.policy = self.cfg.policy
         self.seed = seed.entropy if isinstance(seed, np.random.SeedSequence) else seed
         sequence = seed if isinstance(seed, np.random.SeedSequence) else \
@@ -238,13 +240,13 @@ class ZhaoqingModel(mesa.Model):
         assistance.talent_year(
             self.villages, officials=lv.officials * self.scale,
             instructors=lv.instructors * self.scale, managers=lv.managers * self.scale,
-            targeting=lv.talent_targeting, p=self.p, rng=self.streams["talent"])
+            targeting=lv.talent_targeting, p=self.mp.assistance, rng=self.streams["talent"])
 
     def run_three_assets(self) -> None:
         """Inventory, clean-up, tendering and rent collection on the three-assets platform."""
         self._platform = three_assets.platform_year(
             self.villages, self.contracts, year=self.year, rent_index=self.rent_index(),
-            p=self.p, rng=self.streams["three_assets"], coverage=self.levers.coverage,
+            p=self.mp.platform, rng=self.streams["three_assets"], coverage=self.levers.coverage,
             bidders=self.levers.bidders, detect_hazard=self.levers.detect_hazard,
             registration=self.levers.registration, discovery=self.levers.discovery)
 
@@ -254,7 +256,7 @@ class ZhaoqingModel(mesa.Model):
         land.land_year(
             self.villages, consolidation=lv.consolidation,
             soe_plan=self.p.soe_plan_mu * lv.soe_push * self.scale, huaiji=self.huaiji,
-            fee=lv.service_fee, p=self.p, rng=self.streams["land"])
+            fee=lv.service_fee, p=self.mp.land, rng=self.streams["land"])
 
     def run_companies(self) -> None:
         """Found strong-village companies from the pool, run their business, pay dividends."""
@@ -274,7 +276,7 @@ class ZhaoqingModel(mesa.Model):
             failure_multiplier=cp.failure_multiplier if self.shocked else 1.0,
             weak_first=lv.weak_first, weak_amount=cp.weak_first_amount,
             weak_cap=cp.weak_first_cap,
-            p=p, rng=self.streams["companies"], year=self.year)
+            p=self.mp.companies, rng=self.streams["companies"], year=self.year)
         self._spent["town_works"] += result.works
         self._company_year = result
         self._remove_company_agents(result.failed)
@@ -283,7 +285,7 @@ class ZhaoqingModel(mesa.Model):
         """PV adoption (the small cut, pushed in 高要区) and PV income."""
         lv = self.levers
         adopt = np.where(self.gaoyao, lv.pv_adopt_gaoyao, lv.pv_adopt)
-        subsidy, _ = pv.pv_year(self.villages, adopt=adopt, subsidy=lv.pv_subsidy, p=self.p,
+        subsidy, _ = pv.pv_year(self.villages, adopt=adopt, subsidy=lv.pv_subsidy, p=self.mp.pv,
                                 rng=self.streams["pv"])
         self._spent["pv"] += subsidy
 
@@ -293,7 +295,7 @@ class ZhaoqingModel(mesa.Model):
         self._spent["assistance"] += assistance.assistance_year(
             self.villages, self.projects, fund=lv.assist_fund * self.scale,
             targeting=lv.assist_targeting,
-            year=self.year, p=self.p, rng=self.streams["assistance"])
+            year=self.year, p=self.mp.assistance, rng=self.streams["assistance"])
 
     def close_accounts(self) -> None:
         """Own business, fiscal support, funds, investment and depreciation."""
@@ -336,7 +338,7 @@ class ZhaoqingModel(mesa.Model):
         before = self.companies.k
         spent = companies.form_companies(
             self.companies, self.villages, hazards=hazards, year=self.year,
-            seed_capital=seed_capital, p=self.p, rng=self.streams["companies"])
+            seed_capital=seed_capital, p=self.mp.companies, rng=self.streams["companies"])
         self._add_company_agents(before)
         return spent
 
@@ -366,7 +368,7 @@ class ZhaoqingModel(mesa.Model):
         before = self.companies.k
         companies.form_stock(self.companies, self.villages,
                              counts=tuple(int(c) for c in counts), year=self.cfg.years.base - 1,
-                             seed_capital=self.p.seed_capital_2023, p=self.p,
+                             seed_capital=self.p.seed_capital_2023, p=self.mp.companies,
                              rng=self.streams["companies"])
         self._add_company_agents(before)
 
@@ -384,7 +386,8 @@ class ZhaoqingModel(mesa.Model):
             before = len(self.projects.value)
             assistance.fund_projects(
                 self.projects, v, fund=self.p.assist_fund_2021 * self.scale,
-                targeting="weak", year=year, p=self.p, rng=self.streams["assistance"])
+                targeting="weak", year=year, p=self.mp.assistance,
+                rng=self.streams["assistance"])
             earning = (self.projects.value * self.projects.rate)[before:]
             v.prev_operating = v.prev_operating + np.bincount(
                 self.projects.village[before:], weights=earning, minlength=v.n)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from zq_sim.mechanisms.params import AssistanceParams
 from zq_sim.state import VillageState
 
 
@@ -59,7 +60,7 @@ def smallest(key: np.ndarray, k: int) -> np.ndarray:
 
 
 def talent_year(v: VillageState, *, officials: int, instructors: int, managers: int,
-                targeting: str, p, rng: np.random.Generator) -> None:
+                targeting: str, p: AssistanceParams, rng: np.random.Generator) -> None:
     """Assign talent and update governance capacity."""
     gain = np.zeros(v.n)
     for count, g in ((officials, p.gain_official), (instructors, p.gain_instructor),
@@ -92,7 +93,8 @@ class ProjectTable:
 
 
 def fund_projects(projects: ProjectTable, v: VillageState, *, fund: float, targeting: str,
-                  year: int, p, rng: np.random.Generator) -> tuple[float, np.ndarray]:
+                  year: int, p: AssistanceParams,
+                  rng: np.random.Generator) -> tuple[float, np.ndarray]:
     """Finance projects worth about ``fund`` in ``year``; return (money spent, value by village).
 
     The number of projects is Poisson with mean fund / mean project size; sizes are lognormal
@@ -109,7 +111,7 @@ def fund_projects(projects: ProjectTable, v: VillageState, *, fund: float, targe
 
 
 def assistance_year(v: VillageState, projects: ProjectTable, *, fund: float, targeting: str,
-                    year: int, p, rng: np.random.Generator) -> float:
+                    year: int, p: AssistanceParams, rng: np.random.Generator) -> float:
     """Fund this year's projects, book them, pay every running project's return.
 
     Returns the public money spent on new projects (yuan). ``v.assist_assets`` holds the value

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from zq_sim.mechanisms.params import CompanyParams
 from zq_sim.population import group_sums
 from zq_sim.state import VillageState
 
@@ -124,7 +125,7 @@ class CompanyYear:
     lost_dividends: np.ndarray | None = None
 
 
-def village_candidates(t: CompanyTable, v: VillageState, p) -> np.ndarray:
+def village_candidates(t: CompanyTable, v: VillageState, p: CompanyParams) -> np.ndarray:
     """Mask of villages that can found a village-level company this year."""
     alive_village = t.alive[t.m_company] & (t.kind[t.m_company] == VILLAGE)
     has_own = np.zeros(v.n, dtype=bool)
@@ -134,7 +135,8 @@ def village_candidates(t: CompanyTable, v: VillageState, p) -> np.ndarray:
 
 
 def form_companies(t: CompanyTable, v: VillageState, *, hazards: tuple[float, float, float],
-                   year: int, seed_capital: float, p, rng: np.random.Generator) -> float:
+                   year: int, seed_capital: float, p: CompanyParams,
+                   rng: np.random.Generator) -> float:
     """Found the year's companies from the pool of candidates; return public capital spent.
 
     Args:
@@ -165,7 +167,7 @@ def form_companies(t: CompanyTable, v: VillageState, *, hazards: tuple[float, fl
 
 
 def form_stock(t: CompanyTable, v: VillageState, *, counts: tuple[int, int, int], year: int,
-               seed_capital: float, p, rng: np.random.Generator) -> float:
+               seed_capital: float, p: CompanyParams, rng: np.random.Generator) -> float:
     """Found a given number of companies of each kind among the candidates (a starting stock).
 
     Village-level founders are drawn among the candidate villages with weights capacity
@@ -206,7 +208,7 @@ class _Towns:
         self.joined[founders] += 1
         return [(VILLAGE, int(self.v.town[i]), np.array([i])) for i in founders.tolist()]
 
-    def can_host(self, kind: int, p) -> np.ndarray:
+    def can_host(self, kind: int, p: CompanyParams) -> np.ndarray:
         """Mask of towns with no live union of this kind and two villages free to join one."""
         t = self.t
         hosts = np.zeros(self.n, dtype=bool)
@@ -215,7 +217,7 @@ class _Towns:
                            minlength=self.n)
         return ~hosts & (free >= 2)
 
-    def union_groups(self, kind: int, hosts: np.ndarray, p,
+    def union_groups(self, kind: int, hosts: np.ndarray, p: CompanyParams,
                      rng: np.random.Generator) -> list[tuple[int, int, np.ndarray]]:
         """A union in each host town: 2-7 free villages (village-village) or all free ones."""
         groups = []
@@ -233,7 +235,7 @@ class _Towns:
 
 
 def _found(t: CompanyTable, v: VillageState, groups: list[tuple[int, int, np.ndarray]],
-           year: int, seed_capital: float, p, rng: np.random.Generator) -> float:
+           year: int, seed_capital: float, p: CompanyParams, rng: np.random.Generator) -> float:
     """Pool members' capital and append the new companies; return public capital spent."""
     if not groups:
         return 0.0
@@ -288,7 +290,7 @@ def _contributions(v: VillageState, members: list[np.ndarray],
 
 def operate(t: CompanyTable, v: VillageState, *, demand: np.ndarray, works: np.ndarray,
             return_shift: float, failure_multiplier: float, weak_first: bool,
-            weak_amount: float, p, rng: np.random.Generator, year: int | None = None,
+            weak_amount: float, p: CompanyParams, rng: np.random.Generator, year: int | None = None,
             weak_cap: float = 1.0) -> CompanyYear:
     """One business year of every live company; pay dividends into ``v.income['dividends']``.
 
@@ -301,7 +303,7 @@ def operate(t: CompanyTable, v: VillageState, *, demand: np.ndarray, works: np.n
         failure_multiplier: failure hazard relative to the prior.
         weak_first: pay members on the weak list first.
         weak_amount: what a weak member is paid first (yuan).
-        p: behavioural parameters.
+        p: the companies' parameters (mechanisms/params.py CompanyParams).
         rng: the companies' stream.
         year: the business year (None: every company is past its grace period and learning).
         weak_cap: largest share of a pool that first payments take.

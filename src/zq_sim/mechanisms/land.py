@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from zq_sim.mechanisms.params import LandParams
 from zq_sim.state import VillageState
 
 
@@ -27,13 +28,14 @@ def logistic(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def willingness(v: VillageState, p) -> np.ndarray:
+def willingness(v: VillageState, p: LandParams) -> np.ndarray:
     """Share of households willing to transfer land out."""
     return logistic(p.willingness_intercept + p.willingness_offfarm * v.offfarm
                     + p.willingness_aged * v.aged)
 
 
-def operator_bid(v: VillageState, p, margin_shock: np.ndarray | float = 1.0) -> np.ndarray:
+def operator_bid(v: VillageState, p: LandParams,
+                 margin_shock: np.ndarray | float = 1.0) -> np.ndarray:
     """AgriPoliS-style rental bid per mu: 0.5 x (margin x quality - transport x distance), >= 0."""
     quality = np.where(v.hilly, p.hilly_quality, 1.0)
     margin = p.operator_margin * v.margin_factor * margin_shock * quality
@@ -46,7 +48,7 @@ def free_land(v: VillageState) -> np.ndarray:
 
 
 def land_year(v: VillageState, *, consolidation: float, soe_plan: float, huaiji: np.ndarray,
-              fee: float, p, rng: np.random.Generator) -> None:
+              fee: float, p: LandParams, rng: np.random.Generator) -> None:
     """Consolidate, transfer, let the SOE take blocks, and book the collective's land income.
 
     Args:
@@ -55,7 +57,7 @@ def land_year(v: VillageState, *, consolidation: float, soe_plan: float, huaiji:
         soe_plan: land the Huaiji SOE plans to take this year (mu).
         huaiji: bool mask of Huaiji villages.
         fee: the collective's service fee (yuan/mu/yr).
-        p: ModelParams.
+        p: the parameters of land transfer (mechanisms/params.py LandParams).
         rng: this mechanism's generator.
 
     """
@@ -76,7 +78,7 @@ def land_year(v: VillageState, *, consolidation: float, soe_plan: float, huaiji:
     v.income["land"] += v.transferred * fee + v.soe_land * p.soe_fee
 
 
-def soe_take(v: VillageState, plan: float, huaiji: np.ndarray, p,
+def soe_take(v: VillageState, plan: float, huaiji: np.ndarray, p: LandParams,
              rng: np.random.Generator) -> float:
     """The Huaiji SOE takes blocks of free land until this year's plan (mu) is reached.
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from zq_sim.mechanisms.params import PVParams
 from zq_sim.state import VillageState
 
 
-def pv_revenue(kw: np.ndarray, age: np.ndarray, owned: np.ndarray, p) -> np.ndarray:
+def pv_revenue(kw: np.ndarray, age: np.ndarray, owned: np.ndarray, p: PVParams) -> np.ndarray:
     """Yearly PV income of each village (yuan): own plant's net revenue or roof rent."""
     output = kw * p.pv_yield * (1.0 - p.pv_first_year_loss) * (
         1.0 - p.pv_degradation) ** np.maximum(age - 1, 0)
@@ -22,7 +23,7 @@ def pv_revenue(kw: np.ndarray, age: np.ndarray, owned: np.ndarray, p) -> np.ndar
     return np.where(kw > 0, np.where(owned, own, kw * p.pv_roof_rent), 0.0)
 
 
-def pv_year(v: VillageState, *, adopt: np.ndarray, subsidy: float, p,
+def pv_year(v: VillageState, *, adopt: np.ndarray, subsidy: float, p: PVParams,
             rng: np.random.Generator) -> tuple[float, float]:
     """Adoption, investment and revenue for one year.
 

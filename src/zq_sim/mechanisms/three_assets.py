@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from zq_sim.mechanisms.params import PlatformParams
 from zq_sim.population import group_sums, underpricing_depth
 from zq_sim.state import REGULAR, UNDERPRICED, UNPAID, ContractTable, VillageState
 
@@ -109,7 +110,7 @@ def tender(fair: np.ndarray, reserve: np.ndarray, mean_bidders: float, sigma: fl
 
 def platform_year(v: VillageState, c: ContractTable, *, year: int, coverage: float,
                   bidders: float, detect_hazard: float, registration: float, discovery: float,
-                  rent_index: float, p, rng: np.random.Generator) -> PlatformYear:
+                  rent_index: float, p: PlatformParams, rng: np.random.Generator) -> PlatformYear:
     """Run one year of the register; write lease and arrears income into ``v.income``.
 
     Args:
