@@ -91,12 +91,6 @@ def scale_of(metric: str, values: Iterable[float] = (), difference: bool = False
     return 1 / (o.factor or 1.0), t(o.shown_unit("en"), o.shown_unit("zh"))
 
 
-def metric_label(metric: str) -> str:
-    """'Label (unit)' for an axis."""
-    _, unit = scale_of(metric)
-    return f"{metric_title(metric)} ({unit})" if unit else metric_title(metric)
-
-
 def ordered(values: Iterable) -> list:
     """Distinct values in order of first appearance."""
     return list(dict.fromkeys(values))

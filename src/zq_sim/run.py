@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from zq_sim import data, outputs, resources
+from zq_sim import data, metrics, outputs, resources
 from zq_sim.config import RunConfig, validate
 from zq_sim.model import ZhaoqingModel
 
@@ -257,7 +257,7 @@ def target_values(ts: pd.DataFrame, year: int) -> dict[str, float]:
         now = by_year[column].get(year, math.nan)
         if kind == "growth":
             before = by_year[column].get(year - 1, math.nan)
-            out[name] = now / before - 1.0 if before else math.nan
+            out[name] = metrics.growth(now, before)
         else:
             out[name] = float(now)
     return out
