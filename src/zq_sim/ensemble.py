@@ -110,17 +110,12 @@ class Ensemble:
         for name, value in self.point(i).items():
             if name.startswith("policy."):
                 calibrated = self._policy_point.get(name)
-                held = space.current(cfg, [_dim(name)])[name]
+                held = space.value(cfg, name)
                 if calibrated is None or not math.isclose(float(held), float(calibrated),
                                                           rel_tol=1e-6):
                     continue
             values[name] = value
         return space.apply(cfg, values)
-
-
-@functools.cache
-def _dim(name: str) -> space.Dimension:
-    return space.Dimension(name, 0.0, 1.0, "uniform", 0.0, "", "", False, "uncertainty")
 
 
 def exists(path: Path | str | None = None) -> bool:
@@ -151,7 +146,7 @@ def load(path: Path | str | None = None) -> Ensemble:
 
 def _is_setting(name: str) -> bool:
     try:
-        space.current(RunConfig(), [_dim(name)])
+        space.value(RunConfig(), name)
     except AttributeError:
         return False
     return True
@@ -212,7 +207,7 @@ def dimensions(calibrate_yaml: Path = CONF_DIR / "calibrate.yaml") -> tuple[spac
     params = OmegaConf.to_container(OmegaConf.load(calibrate_yaml))["calibration"]["parameters"]
     for name, p in params.items():
         if name not in have:
-            default = space.current(RunConfig(), [_dim(name)])[name]
+            default = space.value(RunConfig(), name)
             dims.append(space.Dimension(name, float(p["low"]), float(p["high"]), "uniform",
                                         float(default), lever_units.get(name, ""),
                                         str(p.get("why", "")), False, "uncertainty"))

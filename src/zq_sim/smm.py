@@ -17,17 +17,10 @@ from tqdm import tqdm
 
 from zq_sim.config import ConfigError, RunConfig, validate
 from zq_sim.run import run_replicate, target_values
+from zq_sim.space import value as get_path
 
 if TYPE_CHECKING:
     from zq_sim.calibrate import CalibrationSettings, FreeParam
-
-
-def get_path(cfg: RunConfig, dotted: str):
-    """Value of a dotted field (e.g. model.bidders_reform)."""
-    obj = cfg
-    for part in dotted.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 def with_values(cfg: RunConfig, values: dict[str, float]) -> RunConfig:

@@ -212,12 +212,14 @@ def point(dims: Sequence[Dimension], row: Sequence[float]) -> dict[str, float]:
     return {d.name: (int(v) if d.integer else float(v)) for d, v in zip(dims, row, strict=True)}
 
 
+def value(cfg: RunConfig, dotted: str) -> Any:
+    """The value a config holds for a dotted setting (AttributeError when there is none)."""
+    node: Any = cfg
+    for part in dotted.split("."):
+        node = getattr(node, part)
+    return node
+
+
 def current(cfg: RunConfig, dims: Sequence[Dimension]) -> dict[str, float]:
     """The values a config holds for the given dimensions."""
-    out = {}
-    for d in dims:
-        node: Any = cfg
-        for part in d.name.split("."):
-            node = getattr(node, part)
-        out[d.name] = node
-    return out
+    return {d.name: value(cfg, d.name) for d in dims}

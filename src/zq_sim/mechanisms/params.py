@@ -39,11 +39,6 @@ class CompanyParams:
     return_mean: float
     return_sd: float
 
-    @classmethod
-    def of(cls, p: Any) -> CompanyParams:
-        """Read from a ModelParams."""
-        return _of(cls, p)
-
 
 @dataclass(frozen=True)
 class LandParams:
@@ -60,11 +55,6 @@ class LandParams:
     willingness_intercept: float
     willingness_offfarm: float
 
-    @classmethod
-    def of(cls, p: Any) -> LandParams:
-        """Read from a ModelParams."""
-        return _of(cls, p)
-
 
 @dataclass(frozen=True)
 class PVParams:
@@ -78,11 +68,6 @@ class PVParams:
     pv_roof_rent: float
     pv_tariff: float
     pv_yield: float
-
-    @classmethod
-    def of(cls, p: Any) -> PVParams:
-        """Read from a ModelParams."""
-        return _of(cls, p)
 
 
 @dataclass(frozen=True)
@@ -101,11 +86,6 @@ class PlatformParams:
     underpricing_depth: float
     unpaid_share: float
 
-    @classmethod
-    def of(cls, p: Any) -> PlatformParams:
-        """Read from a ModelParams."""
-        return _of(cls, p)
-
 
 @dataclass(frozen=True)
 class AssistanceParams:
@@ -119,11 +99,6 @@ class AssistanceParams:
     gain_instructor: float
     gain_manager: float
     gain_official: float
-
-    @classmethod
-    def of(cls, p: Any) -> AssistanceParams:
-        """Read from a ModelParams."""
-        return _of(cls, p)
 
 
 @dataclass(frozen=True)
@@ -139,5 +114,6 @@ class MechanismParams:
 
 def for_model(p: Any) -> MechanismParams:
     """Every mechanism's parameters from the model's ModelParams."""
-    return MechanismParams(companies=CompanyParams.of(p), land=LandParams.of(p), pv=PVParams.of(p),
-                           platform=PlatformParams.of(p), assistance=AssistanceParams.of(p))
+    return MechanismParams(companies=_of(CompanyParams, p), land=_of(LandParams, p),
+                           pv=_of(PVParams, p), platform=_of(PlatformParams, p),
+                           assistance=_of(AssistanceParams, p))
