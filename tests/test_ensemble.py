@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 
@@ -155,12 +156,12 @@ def test_quick_build_writes_a_loadable_ensemble(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     ens = ensemble.load(out)
     meta = json.loads((out / "ensemble.json").read_text(encoding="utf-8"))
-    # quick: 40 candidates from the fit's sampling distribution, kept by the targets
-    assert meta["settings"]["method"] == "calibration" and 10 <= len(ens) <= 40
-    assert meta["generations"][0]["simulations"] == 40
+    # quick: 40 walkers, 3 steps, the first dropped: 80 sets of the (unconverged) chain
+    assert meta["settings"]["method"] == "mcmc" and len(ens) == 80
+    assert meta["mcmc"]["simulations"] == 120
     assert set(ensemble.fitted_parameters()) <= set(meta["free"])
     for name in ("report.md", "marginals.png", "targets.png", "correlations.png",
-                 "validation.csv", "screening.csv"):
+                 "validation.csv", "screening.csv", "trace.csv", "trace.png"):
         assert (out / name).is_file(), name
 
 
@@ -178,3 +179,94 @@ def test_registry_declares_what_a_run_with_parameter_sets_writes(tmp_path):
     assert outputs.undeclared(ts.columns, "timeseries") == []
     assert outputs.undeclared(villages.columns, "villages") == []
     assert outputs.undeclared(outputs.summary_keys(summary), "summary") == []
+
+
+class _Toy(ensemble.Simulator):
+    """Two parameters on [0, 1] whose "2024 statistics" are their distance from 0.3 and 0.6.
+
+    Under the error model (scale 0.05, no replicate noise) the posterior of each is a normal
+    around 0.3 and 0.6 with sd 0.05: what the sampler must find.
+    """
+
+    def __init__(self) -> None:
+        dims = [space.Dimension(n, 0.0, 1.0, "uniform", 0.5, "", "toy", False, "uncertainty")
+                for n in ("model.a", "model.b")]
+        super().__init__(load_config(), dims, {"x": {"kind": "level", "value": 1.0},
+                                                "y": {"kind": "level", "value": 1.0}}, 1)
+        self.scale, self.sd = {"x": 0.05, "y": 0.05}, {"x": 0.0, "y": 0.0}
+
+    def stats(self, z, seed):
+        a, b = ensemble._to_unit(z)
+        return {"x": float(a - 0.3), "y": float(b - 0.6)}
+
+
+def _toy_chain(tmp_path, seed=5):
+    fit = tmp_path / "fit.json"
+    fit.write_text(json.dumps({"fitted": {"model.a": 0.35, "model.b": 0.5},
+                               "se": {"model.a": 0.01, "model.b": 0.01}}), encoding="utf-8")
+    s = ensemble.EnsembleSettings(seed=seed, walkers=16, steps=400, burn=100, thin=1,
+                                  crn_seeds=1, calibration_report=str(fit))
+    return ensemble._mcmc(_Toy(), s, 1, echo=lambda _: None)
+
+
+def test_mcmc_recovers_a_known_posterior_and_repeats_itself(tmp_path):
+    frame, weights, diag = _toy_chain(tmp_path)
+    u = ensemble._to_unit(frame.to_numpy())
+    assert len(frame) == 16 * 300 and np.allclose(weights, 1 / len(frame))
+    # started off the mode (0.35, 0.5) with a narrow spread: it must find 0.3, 0.6 and sd 0.05
+    assert np.allclose(u.mean(axis=0), [0.3, 0.6], atol=0.015)
+    assert np.allclose(u.std(axis=0), 0.05, rtol=0.3)
+    assert 0.2 < diag["acceptance_mean"] < 0.8 and diag["effective_sets"] > 100
+    assert set(diag["trace"]["parameter"]) == {"log_posterior", "model.a", "model.b"}
+    again, _, _ = _toy_chain(tmp_path)
+    assert again.equals(frame)
+    other, _, _ = _toy_chain(tmp_path, seed=6)
+    assert not other.equals(frame)
+
+
+def test_mcmc_settings_are_checked(tmp_path):
+    s = ensemble.EnsembleSettings(walkers=3)
+    with pytest.raises(ConfigError, match="ensemble.walkers = 3: must be even"):
+        ensemble._mcmc(_Toy(), s, 1, echo=lambda _: None)
+    s = ensemble.EnsembleSettings(walkers=8, steps=10, burn=10)
+    with pytest.raises(ConfigError, match="ensemble.burn = 10"):
+        ensemble._mcmc(_Toy(), s, 1, echo=lambda _: None)
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["ensemble.walker=40"], "ensemble.walker: unknown setting; the nearest known setting is "
+     "ensemble.walkers"),
+    (["ensemble.steps=many"], "ensemble.steps: Value 'many'"),
+    (["+scenario=land_transfer"], "python -m zq_sim.ensemble does not take a scenario"),
+    (["model.rent_growh=0.01"], "nearest known setting is model.rent_growth"),
+    (["~ensemble.seed"], "ensemble.seed is a setting"),
+])
+def test_ensemble_command_line_refused_in_one_line(args, expected):
+    from zq_sim import overrides
+    problems = overrides.check_app(args, "ensemble", "ensemble", ensemble.EnsembleSettings())
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_calibrate_command_line_checked_too():
+    from zq_sim import overrides
+    from zq_sim.calibrate import CalibrationSettings
+    check = functools.partial(overrides.check_app, config_name="calibrate",
+                              section="calibration", settings=CalibrationSettings())
+    assert "nearest known setting is calibration.seed" in check(["calibration.sed=3"])[0]
+    # the open table of target values takes keys of its own (added with +, as README says)
+    assert check(["calibration.quick=true", "+calibration.targets.premium_rate=0.3",
+                  "calibration.only_targets=[premium_rate]"]) == []
+    assert check(["ensemble.quick=true"])[0].startswith("ensemble.quick: unknown setting")
+
+
+def test_cli_refuses_before_any_work(tmp_path):
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "zq_sim.ensemble", "ensemble.walkers=41",
+                           f"ensemble.out={tmp_path / 'e'}", f"hydra.run.dir={tmp_path / 'h'}"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "zq_sim.ensemble: error: ensemble.walkers = 41: must be even and at least twice the "
+        "17 fitted parameters (34)"]
+    assert not (tmp_path / "e").exists()

@@ -337,3 +337,50 @@ def test_a_leader_must_push_its_response_one_way():
     table = pd.DataFrame(rows)
     assert sa.leaders(table, 1, trajectories=10) == ["steady"]
     assert sa.leaders(table, 3, trajectories=10) == ["steady", "flip", "none"]
+
+
+def _fake_ensemble(folder, n=5):
+    """An ensemble of ``n`` sets of two fitted parameters and one drawn one."""
+    import json
+    folder.mkdir(parents=True)
+    pd.DataFrame({"set": range(n), "weight": 1 / n,
+                  "model.bidders_reform": np.linspace(1.0, 3.0, n),
+                  "policy.support.threshold": np.linspace(140_000, 180_000, n),
+                  "model.rent_growth": 0.02}).to_csv(folder / "ensemble.csv", index=False)
+    (folder / "ensemble.json").write_text(json.dumps({
+        "free": ["model.bidders_reform", "policy.support.threshold"],
+        "drawn": ["model.rent_growth"]}), encoding="utf-8")
+    return folder
+
+
+def test_calibrated_ensemble_makes_the_fitted_parameters_one_input(tmp_path, monkeypatch):
+    import zq_sim
+    from zq_sim import run as run_module
+
+    folder = _fake_ensemble(tmp_path / "ens")
+    s = settings(calibrated="ensemble", ensemble_path=str(folder),
+                 parameters=["bidders_reform", "rent_growth", "lease_pool_sigma"])
+    cfg = zq_sim.load_config(overrides={"years.end": 2030})
+    dims, held = sa.choose_inputs(cfg, s)
+    names = [d.name for d in dims]
+    # the fitted one leaves the screened list; the drawn one (rent growth) stays an input
+    assert names == ["model.rent_growth", "model.lease_pool_sigma", sa.ENSEMBLE_SET]
+    assert held == {}
+    group = dims[-1]
+    assert group.default == 2   # the most central of five evenly spread sets
+    assert sorted(set(space.from_unit([group], np.linspace(0, 1, 101)[:, None])[:, 0])) == \
+        [0, 1, 2, 3, 4]
+    # the evaluator applies the set's fitted values (the policy's own change wins)
+    seen = []
+
+    def fake(cfg, seed):
+        seen.append((cfg.model.bidders_reform, cfg.policy.support.threshold))
+        return pd.DataFrame({"year": range(2021, 2031), "mean_operating_income": 1.0}), None
+
+    monkeypatch.setattr(run_module, "run_replicate", fake)
+    ev = sa.ModelEvaluator(cfg, {}, ("mean_operating_income_2027",),
+                           sets=sa.ensemble_sets(s))
+    ev(dims, np.array([[0.02, 0.5, 4.0], [0.02, 0.5, 0.0]]), [1])
+    assert seen == [(3.0, 180_000.0), (1.0, 140_000.0)]
+    with pytest.raises(ConfigError, match="no parameter ensemble"):
+        sa.check(settings(calibrated="ensemble", ensemble_path=str(tmp_path / "none")))

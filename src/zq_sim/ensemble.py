@@ -7,14 +7,16 @@ Settings in ``conf/ensemble.yaml``. Three steps (docs/ODD.md, "Uncertainty"):
 2. a Morris screening (SALib) that sorts the declared parameters (data/priors.csv) into those
    the calibration fits, those the 2024 figures cannot see (drawn from their declared ranges in
    every set) and those held at their priors, as the point fit holds them;
-3. the sets: by default (``method=calibration``) candidates drawn from the fit's sampling
-   distribution and kept when they meet the targets; ``method=abc-smc`` runs pyabc's ABC-SMC
-   under a Gaussian error model instead (experimental: its weights collapse in 17 dimensions).
+3. the sets: by default (``method=mcmc``) a sample of the fitted parameters' posterior under a
+   Gaussian error model, by emcee's ensemble MCMC (:class:`LogPosterior`); ``method=calibration``
+   draws candidates from the fit's sampling distribution and keeps those that meet the targets
+   (a frequentist ensemble); ``method=abc-smc`` runs pyabc's ABC-SMC under the ABC form of the
+   error model (experimental: its importance weights collapse in 17 dimensions).
 
 Outputs, in ``experiments/calibration/ensemble/`` (or the Hydra folder with ``quick=true``):
 ``ensemble.csv`` (one row per set, with its weight), ``ensemble.json`` (settings, classes,
-noise, the held-out check), ``screening.csv``, ``validation.csv``, ``marginals.csv`` and
-``report.md`` with its figures.
+noise, the sampler's diagnostics, the held-out check), ``screening.csv``, ``validation.csv``,
+``marginals.csv``, ``trace.csv`` (MCMC) and ``report.md`` with its figures.
 
 Runs use it with ``uncertainty=parameters`` (run.py): each group of replicates takes one set,
 drawn by weight; :meth:`Ensemble.configure` applies it to a run's configuration.
@@ -157,8 +159,9 @@ def _is_setting(name: str) -> bool:
 class EnsembleSettings:
     """How the ensemble is built."""
 
-    method: str = "calibration"     # "calibration" (the fit's sampling distribution, filtered
-    #                                 by the targets) or "abc-smc" (pyabc; see docs/ODD.md)
+    method: str = "mcmc"            # "mcmc" (the posterior under the Gaussian error model, by
+    #                                 emcee), "calibration" (the fit's sampling distribution,
+    #                                 filtered by the targets) or "abc-smc" (pyabc; ODD.md)
     seed: int = 4242                # root of the sampler's and the simulations' randomness
     population: int = 150           # particles per generation (the ensemble's size)
     generations: int = 40           # at most this many generations
@@ -177,6 +180,16 @@ class EnsembleSettings:
     tolerance: float = 0.05         # the error model's sd of a relative error is at least this
     extra_free: list[str] = field(default_factory=list)  # more parameters for the sampler
     from_db: str = ""               # finish a stopped abc-smc build from its kept database
+    walkers: int = 40               # method=mcmc: emcee's walkers (at least twice the fitted
+    #                                 parameters, and even)
+    steps: int = 1000               # method=mcmc: steps of every walker
+    burn: int = 300                 # method=mcmc: first steps dropped (the walkers start around
+    #                                 the fit, over-dispersed, and must forget it)
+    thin: int = 0                   # method=mcmc: keep every thin-th step after the burn-in
+    #                                 (0: the longest autocorrelation time, so that the sets are
+    #                                 about as many as the independent ones)
+    crn_seeds: int = 2              # method=mcmc: each point's statistics are the mean over these
+    #                                 many seeds, the same at every point (common random numbers)
     candidates: int = 600           # method=calibration: candidate sets drawn and run
     accept_rms: float = 1.2         # method=calibration: a set is kept when the root mean square
     #                                 of its scaled 2024 errors on one replicate is at most this
@@ -270,6 +283,7 @@ class Simulator:
                           None)
         self.salt = int(salt)
         self.scale: dict[str, float] = {}
+        self.sd: dict[str, float] = {}
 
     @property
     def statistics(self) -> list[str]:
@@ -285,6 +299,7 @@ class Simulator:
         rows = pd.DataFrame([self.stats(None, seed) for seed in seeds])
         noise = {n: float(rows[n].std(ddof=1)) for n in rows.columns}
         self.scale = {n: max(v, self.tolerance) for n, v in noise.items()}
+        self.sd = noise
         return noise
 
     def _streams(self, theta: np.ndarray) -> list[np.random.SeedSequence]:
@@ -378,20 +393,25 @@ def _sampler(jobs: int, seed: int):
 
 def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -> dict:
     """Run ABC-SMC and write the ensemble, its report and figures into ``out``."""
-    try:
-        import pyabc  # noqa: F401  (the sampler)
-        import SALib  # noqa: F401  (the screening)
-    except ImportError as exc:
-        raise ConfigError(f"building the ensemble needs pyabc and SALib ({exc.name} is "
-                          "missing): pip install -e '.[uncertainty]'") from None
-
     s = cfg.ensemble
+    try:
+        import SALib  # noqa: F401  (the screening)
+        if s.method == "mcmc":
+            import emcee  # noqa: F401  (the sampler)
+        elif s.method == "abc-smc":
+            import pyabc  # noqa: F401  (the sampler)
+    except ImportError as exc:
+        raise ConfigError(f"building the ensemble with method={s.method} needs {exc.name}, "
+                          "which is missing: pip install -e '.[uncertainty]'") from None
+
     if s.method not in METHODS:
         raise ConfigError(f"ensemble.method = {s.method!r} is not one of {', '.join(METHODS)}")
     if s.kernel_scaling <= 0:
         raise ConfigError(f"ensemble.kernel_scaling = {s.kernel_scaling}: must be positive")
     if s.population < 10:
         raise ConfigError(f"ensemble.population = {s.population}: at least 10")
+    if s.method == "mcmc":
+        check_mcmc(s, len(set(fitted_parameters()) | set(s.extra_free)))
     if (out / "ensemble.csv").exists() and not s.overwrite:
         raise ConfigError(f"{out / 'ensemble.csv'} exists: pass ensemble.overwrite=true to "
                           "replace it, or ensemble.out=<another folder>")
@@ -422,7 +442,11 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
          f"{s.weak_threshold}) are drawn from their declared ranges in every simulation; "
          f"{len(held)} that move 2024 but are not fitted keep their prior values")
     np.random.seed(s.seed)  # pyabc's own draws in the main process (none expected)
-    if s.method == "calibration":
+    mcmc = None
+    if s.method == "mcmc":
+        frame, weights, mcmc = _mcmc(sim, s, jobs, echo)
+        generations = []
+    elif s.method == "calibration":
         frame, weights, generations = _from_calibration(sim, s, jobs, echo)
     elif s.from_db:
         history = _read_history(Path(s.from_db))
@@ -431,14 +455,79 @@ def build(cfg: EnsembleConfig, out: Path, echo: Callable[[str], None] = print) -
     else:
         frame, weights, generations = _sample(sim, s, jobs, names, out, echo)
     _finish(sim, s, frame, weights, generations, screened, held, noise, started, jobs,
-            out, echo, cfg)
+            out, echo, cfg, mcmc)
     db = _db_path(out)
     if not s.from_db and db.exists():
         db.unlink()
     return json.loads((out / "ensemble.json").read_text(encoding="utf-8"))
 
 
-METHODS = ("calibration", "abc-smc")
+METHODS = ("mcmc", "calibration", "abc-smc")
+
+
+def _fit(s: EnsembleSettings) -> tuple[dict, Path]:
+    """The calibration report (calibration.json) the sets start from, and its path."""
+    path = Path(s.calibration_report) if s.calibration_report else (
+        ROOT / "experiments" / "calibration" / "calibration.json")
+    if not path.is_file():
+        raise ConfigError(f"no calibration report at {path}: run python -m zq_sim.calibrate, "
+                          "or set ensemble.calibration_report")
+    return json.loads(path.read_text(encoding="utf-8")), path
+
+
+def _fit_draws(sim: Simulator, s: EnsembleSettings, n: int,
+               rng: np.random.Generator) -> tuple[np.ndarray, Path]:
+    """``n`` draws of the fitted parameters (probit scale) from the fit's sampling distribution.
+
+    Each is a normal around its fitted value with its SMM standard error (calibration.json;
+    redrawn until inside the declared range); a parameter fitted without an error (the support
+    rule) is drawn from its declared range.
+    """
+    fit, path = _fit(s)
+    dims = [sim.dims[i] for i in sim.free]
+    unit = np.empty((n, len(dims)))
+    for j, d in enumerate(dims):
+        value, se = fit["fitted"].get(d.name), fit["se"].get(d.name)
+        if value is None or se is None or not math.isfinite(float(se)):
+            unit[:, j] = rng.random(n)   # not fitted with an error: its range
+            continue
+        draws = np.empty(n)
+        todo = np.arange(n)
+        while todo.size:
+            draws[todo] = value + float(se) * rng.standard_normal(todo.size)
+            todo = todo[(draws[todo] <= d.low) | (draws[todo] >= d.high)]
+        unit[:, j] = space.to_unit([d], draws[:, None])[:, 0]
+    return _from_unit(unit), path
+
+
+#: The walkers' start: the fit's standard errors times this, and on the unit scale of each
+#: declared range at least ``START_SPREAD`` (the posterior under a 5% error model is wider than
+#: the fit's sampling error; walkers spread wider than it contract faster than a tight ball
+#: expands).
+START_WIDEN, START_SPREAD = 3.0, 0.1
+
+
+def _start(sim: Simulator, s: EnsembleSettings, n: int,
+           rng: np.random.Generator) -> tuple[np.ndarray, Path]:
+    """The walkers' start (probit scale): around the fit, over-dispersed (see START_SPREAD)."""
+    fit, path = _fit(s)
+    dims = [sim.dims[i] for i in sim.free]
+    unit = np.empty((n, len(dims)))
+    for j, d in enumerate(dims):
+        value, se = fit["fitted"].get(d.name), fit["se"].get(d.name)
+        if value is None or se is None or not math.isfinite(float(se)):
+            unit[:, j] = rng.random(n)   # not fitted with an error: its range
+            continue
+        centre = float(space.to_unit([d], np.array([[value]]))[0, 0])
+        step = abs(float(space.to_unit([d], np.array([[value + float(se)]]))[0, 0]) - centre)
+        sd = max(START_WIDEN * step, START_SPREAD)
+        draws = np.empty(n)
+        todo = np.arange(n)
+        while todo.size:
+            draws[todo] = centre + sd * rng.standard_normal(todo.size)
+            todo = todo[(draws[todo] <= 0.0) | (draws[todo] >= 1.0)]
+        unit[:, j] = draws
+    return _from_unit(unit), path
 
 
 def _from_calibration(sim: Simulator, s: EnsembleSettings, jobs: int,
@@ -452,27 +541,8 @@ def _from_calibration(sim: Simulator, s: EnsembleSettings, jobs: int,
     of its scaled 2024 errors is at most ``accept_rms``. Kept sets weigh the same.
     """
     from joblib import Parallel, delayed
-    path = Path(s.calibration_report) if s.calibration_report else (
-        ROOT / "experiments" / "calibration" / "calibration.json")
-    if not path.is_file():
-        raise ConfigError(f"no calibration report at {path}: run python -m zq_sim.calibrate, "
-                          "or set ensemble.calibration_report")
-    fit = json.loads(path.read_text(encoding="utf-8"))
     rng = np.random.default_rng(np.random.SeedSequence([s.seed, 0xCA1]))
-    dims = [sim.dims[i] for i in sim.free]
-    unit = np.empty((s.candidates, len(dims)))
-    for j, d in enumerate(dims):
-        value, se = fit["fitted"].get(d.name), fit["se"].get(d.name)
-        if value is None or se is None or not math.isfinite(float(se)):
-            unit[:, j] = rng.random(s.candidates)   # not fitted with an error: its range
-            continue
-        draws = np.empty(s.candidates)
-        todo = np.arange(s.candidates)
-        while todo.size:
-            draws[todo] = value + float(se) * rng.standard_normal(todo.size)
-            todo = todo[(draws[todo] <= d.low) | (draws[todo] >= d.high)]
-        unit[:, j] = space.to_unit([d], draws[:, None])[:, 0]
-    theta = _from_unit(unit)
+    theta, path = _fit_draws(sim, s, s.candidates, rng)
     echo(f"zq_sim.ensemble: {s.candidates} candidate sets from the fit's sampling distribution "
          f"({path}); keeping those within a root mean square of {s.accept_rms} scaled errors"
          + (" whose lowest village is above 150k" if s.floor_required else ""))
@@ -496,10 +566,149 @@ def _from_calibration(sim: Simulator, s: EnsembleSettings, jobs: int,
     if keep.sum() < 10:
         raise ConfigError(f"only {int(keep.sum())} candidate sets met the targets: raise "
                           "ensemble.candidates or ensemble.accept_rms")
-    frame = pd.DataFrame(theta[keep], columns=[_key(i) for i in range(len(dims))])
+    frame = pd.DataFrame(theta[keep], columns=[_key(i) for i in range(theta.shape[1])])
     generations = [{"t": 0, "epsilon": float(s.accept_rms), "simulations": int(s.candidates),
                     "particles": int(keep.sum())}]
     return frame, np.full(int(keep.sum()), 1.0 / keep.sum()), generations
+
+
+class LogPosterior:
+    """The log posterior of the fitted parameters (probit scale) under the Gaussian error model.
+
+    Prior: the declared ranges (uniform on the unit scale, so standard normal on the probit
+    scale). Likelihood: each 2024 statistic's mean over ``seeds`` (the same seeds at every
+    point: common random numbers, so that the target is a fixed function of the parameters) is
+    normal around zero with variance ``tolerance**2 + sd**2 * (1 + 1/len(seeds))``: the
+    figures' discrepancy from the model (5%, the calibration's criterion of a target met), the
+    world's own replicate noise (the 2024 figures are one draw of it) and the noise left in a
+    mean over ``len(seeds)`` runs.
+    Returns the log posterior and, as emcee's blob, the statistics' scaled means.
+    """
+
+    def __init__(self, sim: Simulator, seeds: Sequence[int]) -> None:
+        self.sim = sim
+        self.seeds = [int(x) for x in seeds]
+        k = len(self.seeds)
+        self.names = sim.statistics
+        self.sd = np.array([math.sqrt(sim.tolerance ** 2 + sim.sd[n] ** 2 * (1 + 1 / k))
+                            for n in self.names])
+
+    def scaled(self, theta: np.ndarray) -> np.ndarray:
+        """Each statistic's mean over the seeds over its sd."""
+        z, _ = self.sim.full(np.asarray(theta, dtype=float))
+        rows = [self.sim.stats(z, seed) for seed in self.seeds]
+        mean = np.array([np.mean([r[n] for r in rows]) for n in self.names])
+        return mean / self.sd
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """The log posterior at ``theta`` and the scaled statistics (emcee's blob)."""
+        theta = np.asarray(theta, dtype=float)
+        if not np.all(np.isfinite(theta)):
+            return -np.inf, np.full(len(self.names), np.nan)
+        e = self.scaled(theta)
+        return float(-0.5 * np.sum(theta ** 2) - 0.5 * np.sum(e ** 2)), e
+
+
+class _JoblibPool:
+    """The ``map`` emcee asks of a pool, on joblib's workers (kept for the whole run)."""
+
+    def __init__(self, parallel) -> None:
+        self.parallel = parallel
+
+    def map(self, fn, items):  # noqa: A003 (emcee's name)
+        from joblib import delayed
+        return self.parallel(delayed(fn)(x) for x in items)
+
+
+def check_mcmc(s: EnsembleSettings, ndim: int) -> None:
+    """Refuse MCMC settings that cannot work with ``ndim`` fitted parameters (one line)."""
+    if s.walkers < 2 * ndim or s.walkers % 2:
+        raise ConfigError(f"ensemble.walkers = {s.walkers}: must be even and at least twice "
+                          f"the {ndim} fitted parameters ({2 * ndim})")
+    if not 0 <= s.burn < s.steps:
+        raise ConfigError(f"ensemble.burn = {s.burn}: must be at least 0 and below "
+                          f"ensemble.steps ({s.steps})")
+    if s.crn_seeds < 1 or s.thin < 0:
+        raise ConfigError(f"ensemble.crn_seeds = {s.crn_seeds}, ensemble.thin = {s.thin}: "
+                          "crn_seeds at least 1, thin at least 0 (0: automatic)")
+
+
+def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
+          echo: Callable[[str], None]) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """The posterior of the fitted parameters by emcee's ensemble sampler (:class:`LogPosterior`).
+
+    The walkers start around the fit, over-dispersed (:func:`_start`), and move by
+    differential evolution (emcee's DEMove, with a DESnookerMove one step in five: in 17
+    dimensions these mix faster than the stretch move). The first ``burn`` steps are dropped;
+    of the rest every ``thin``-th is kept. Returns the kept sets, equal weights and the
+    sampler's diagnostics (acceptance, autocorrelation times, effective sample size).
+    """
+    import emcee
+    from joblib import Parallel
+
+    from zq_sim.run import replicate_seeds
+    ndim = len(sim.free)
+    check_mcmc(s, ndim)
+    rng = np.random.default_rng(np.random.SeedSequence([s.seed, 0x3C3C]))
+    start, path = _start(sim, s, s.walkers, rng)
+    seeds = replicate_seeds(s.seed + 3, s.crn_seeds)
+    post = LogPosterior(sim, seeds)
+    echo(f"zq_sim.ensemble: MCMC (emcee, differential evolution) over {ndim} fitted "
+         f"parameters: {s.walkers} walkers x {s.steps} steps, each point the mean of "
+         f"{s.crn_seeds} runs on fixed seeds ({s.walkers * s.steps * s.crn_seeds} runs; "
+         f"the first {s.burn} steps dropped); walkers start around {path.name}'s fit, "
+         f"over-dispersed")
+    moves = [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+    with Parallel(n_jobs=jobs) as parallel:
+        sampler = emcee.EnsembleSampler(s.walkers, ndim, post, moves=moves,
+                                        pool=_JoblibPool(parallel) if jobs > 1 else None)
+        sampler.random_state = np.random.RandomState(
+            int(rng.integers(2 ** 31))).get_state()
+        sampler.run_mcmc(start, s.steps, progress=True,
+                         progress_kwargs={"desc": "MCMC steps", "unit": "step",
+                                          "leave": False})
+    chain = sampler.get_chain()                      # (steps, walkers, ndim)
+    logp = sampler.get_log_prob()
+    kept = chain[s.burn:]
+    tau = emcee.autocorr.integrated_time(kept, quiet=True)
+    longest = float(np.max(tau))
+    thin = s.thin if s.thin > 0 else max(1, int(math.ceil(longest)))
+    flat = kept[::thin].reshape(-1, ndim)
+    ess = float(kept.shape[0] * s.walkers / longest)
+    acceptance = sampler.acceptance_fraction
+    diagnostics = {
+        "walkers": s.walkers, "steps": s.steps, "burn": s.burn, "thin": thin,
+        "simulations": int(s.walkers * s.steps * s.crn_seeds), "crn_seeds": seeds,
+        "acceptance_mean": float(np.mean(acceptance)),
+        "acceptance_min": float(np.min(acceptance)),
+        "autocorrelation_steps": {sim.dims[i].name: float(t) for i, t in zip(sim.free, tau,
+                                                                              strict=True)},
+        "autocorrelation_max": longest,
+        "effective_sets": ess,
+        "trusted": bool(kept.shape[0] >= 50 * longest),
+        "error_sd": dict(zip(post.names, (float(x) for x in post.sd), strict=True)),
+    }
+    # the walkers' spread at every step, on the unit scale of the declared ranges (trace.csv)
+    unit = _to_unit(chain)
+    trace = [pd.DataFrame({"step": np.arange(len(chain)), "parameter": "log_posterior",
+                           "p05": np.quantile(logp, 0.05, axis=1),
+                           "p50": np.median(logp, axis=1),
+                           "p95": np.quantile(logp, 0.95, axis=1)})]
+    for j, i in enumerate(sim.free):
+        trace.append(pd.DataFrame({"step": np.arange(len(chain)), "parameter": sim.dims[i].name,
+                                   "p05": np.quantile(unit[:, :, j], 0.05, axis=1),
+                                   "p50": np.median(unit[:, :, j], axis=1),
+                                   "p95": np.quantile(unit[:, :, j], 0.95, axis=1)}))
+    diagnostics["trace"] = pd.concat(trace, ignore_index=True)
+    echo(f"zq_sim.ensemble: acceptance {diagnostics['acceptance_mean']:.2f} (lowest walker "
+         f"{diagnostics['acceptance_min']:.2f}); longest autocorrelation time {longest:.0f} "
+         f"steps; about {ess:.0f} independent sets in the {kept.shape[0]} steps kept; "
+         f"{len(flat)} sets (every {thin}th step)")
+    if len(flat) < 10:
+        raise ConfigError(f"only {len(flat)} sets kept: raise ensemble.steps or lower "
+                          "ensemble.thin")
+    frame = pd.DataFrame(flat, columns=[_key(i) for i in range(ndim)])
+    return frame, np.full(len(flat), 1.0 / len(flat)), diagnostics
 
 
 def _highest(proposals: list) -> float:
@@ -583,7 +792,7 @@ def _sample(sim: Simulator, s: EnsembleSettings, jobs: int, names: list[str], ou
 def _finish(sim: Simulator, s: EnsembleSettings, frame: pd.DataFrame, weights: np.ndarray,
             generations: list[dict], screened: pd.DataFrame, held: list[str],
             noise: dict, started: float, jobs: int, out: Path,
-            echo: Callable[[str], None], cfg: EnsembleConfig) -> None:
+            echo: Callable[[str], None], cfg: EnsembleConfig, mcmc: dict | None = None) -> None:
     """The sets of the last population, checked on held-out seeds, written with the report."""
     from zq_sim import ensemble_report
     dims, free, drawn = sim.dims, sim.free, sim.drawn
@@ -612,10 +821,19 @@ def _finish(sim: Simulator, s: EnsembleSettings, frame: pd.DataFrame, weights: n
         "free": [dims[i].name for i in free], "drawn": [dims[i].name for i in drawn],
         "held": held,
     }
-    echo(f"zq_sim.ensemble: {len(generations)} generations, "
-         f"{sum(g['simulations'] for g in generations)} simulations in {seconds:.0f} s; "
-         f"final temperature {meta['final_temperature']:.3g}; {len(sets)} sets "
-         f"(effective {ess:.0f})")
+    trace = None
+    if mcmc is not None:
+        mcmc = dict(mcmc)
+        trace = mcmc.pop("trace")
+        meta["mcmc"] = mcmc
+        meta["effective_sets"] = round(min(mcmc["effective_sets"], len(sets)), 1)
+        echo(f"zq_sim.ensemble: {mcmc['simulations']} simulations in {seconds:.0f} s; "
+             f"{len(sets)} sets")
+    else:
+        echo(f"zq_sim.ensemble: {len(generations)} generations, "
+             f"{sum(g['simulations'] for g in generations)} simulations in {seconds:.0f} s; "
+             f"final temperature {meta['final_temperature']:.3g}; {len(sets)} sets "
+             f"(effective {ess:.0f})")
     validation = validate_ensemble(sim, sets, s, jobs, echo)
     meta["validation"] = validation["summary"]
     out.mkdir(parents=True, exist_ok=True)
@@ -629,6 +847,8 @@ def _finish(sim: Simulator, s: EnsembleSettings, frame: pd.DataFrame, weights: n
         validation["table"].to_csv(tmp_dir / "validation.csv", index=False,
                                    float_format="%.6g")
         screened.to_csv(tmp_dir / "screening.csv", index=False, float_format="%.4g")
+        if trace is not None:
+            trace.to_csv(tmp_dir / "trace.csv", index=False, float_format="%.5g")
         try:
             ensemble_report.write(tmp_dir, dims, sets, meta, validation, calibrated_point(),
                                   screened)
@@ -692,6 +912,7 @@ def app(cfg: DictConfig) -> None:
             s.population, s.generations, s.max_simulations = 12, 2, 80
             s.screen_trajectories, s.noise_seeds, s.candidates = 1, 5, 40
             s.accept_rms = max(s.accept_rms, 3.0)
+            s.steps, s.burn, s.thin, s.crn_seeds = 3, 1, 1, 1
             s.overwrite = True
             out = Path(HydraConfig.get().runtime.output_dir)
         else:
@@ -702,5 +923,17 @@ def app(cfg: DictConfig) -> None:
         sys.exit(2)
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Entry point: check the command line (one line per problem), then hand over to Hydra."""
+    from zq_sim import overrides
+
+    problems = overrides.check_app(sys.argv[1:], "ensemble", "ensemble", EnsembleSettings())
+    for problem in problems:
+        print(f"zq_sim.ensemble: error: {problem}", file=sys.stderr)
+    if problems:
+        sys.exit(2)
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -151,10 +151,96 @@ def plot_targets(validation: pd.DataFrame, names: Sequence[str]):
     return fig, ax
 
 
+def plot_trace(trace: pd.DataFrame, dims: Sequence[space.Dimension], burn: int):
+    """The walkers over the steps: log posterior and each fitted parameter (unit scale).
+
+    A band spans 5-95% of the walkers at each step, the line is their median; the dashed line
+    ends the burn-in. Flat bands after it say the walkers have forgotten where they started.
+    """
+    import textwrap
+    by = {d.name: d for d in dims}
+    names = list(dict.fromkeys(trace["parameter"]))
+    cols = 3
+    rows = int(np.ceil(len(names) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 1.9 * rows), squeeze=False,
+                             sharex=True)
+    for ax, name in zip(axes.flat, names, strict=False):
+        t = trace[trace["parameter"] == name]
+        ax.fill_between(t["step"], t["p05"], t["p95"], color="#4c72b0", alpha=0.3,
+                        label="5-95% of walkers")
+        ax.plot(t["step"], t["p50"], color="#4c72b0", lw=1, label="median walker")
+        ax.axvline(burn, color="black", ls="--", lw=0.8, label="end of burn-in")
+        if name == "log_posterior":
+            ax.set_title("log posterior", fontsize=8)
+            ax.set_ylabel("log density", fontsize=7)
+            lo = float(t.loc[t["step"] >= burn, "p05"].min())
+            hi = float(t["p95"].max())
+            ax.set_ylim(lo - 0.5 * (hi - lo + 1), hi + 0.1 * (hi - lo + 1))
+        else:
+            d = by.get(name)
+            label = d.label if d is not None else name
+            ax.set_title(textwrap.shorten(label, 55, placeholder="..."), fontsize=8)
+            ax.set_ylabel("share of range", fontsize=7)
+            ax.set_ylim(0, 1)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("step", fontsize=7)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", fontsize=8, ncol=3,
+               bbox_to_anchor=(0.5, 0.965))
+    fig.suptitle("MCMC: where the walkers are, step by step (parameters on the unit scale of "
+                 "their declared ranges)", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    return fig, axes
+
+
 def _fmt(x: float) -> str:
     if abs(x) >= 1e4:
         return f"{x:,.0f}"
     return f"{x:.3g}"
+
+
+def _size_lines(method: str, meta: dict, s: dict, gens: list[dict]) -> list[str]:
+    if method == "calibration":
+        return [f"- Sets: {meta['sets']}.",
+                f"- Candidates {gens[0]['simulations']}, kept {gens[0]['particles']}."]
+    if method == "mcmc":
+        mc = meta["mcmc"]
+        return [f"- Sets: {meta['sets']} (equal weights; about {mc['effective_sets']:.0f} "
+                "independent ones by the longest autocorrelation time).",
+                f"- Simulations: {mc['simulations']} (2024 only)."]
+    return [f"- Sets: {meta['sets']} (weighted; effective number {meta['effective_sets']:.0f}), "
+            f"population {s['population']}.",
+            f"- Final temperature {meta['final_temperature']:.3g} (1: the error model exactly)."]
+
+
+def _mcmc_section(mc: dict) -> list[str]:
+    """How far to trust the chain: acceptance, autocorrelation times, the trace figure."""
+    tau = sorted(mc["autocorrelation_steps"].items(), key=lambda kv: -kv[1])
+    kept = mc["steps"] - mc["burn"]
+    lines = [
+        "", "## How far to trust the chain", "",
+        f"- Acceptance: {mc['acceptance_mean']:.2f} on average (lowest walker "
+        f"{mc['acceptance_min']:.2f}). Below about 0.2 the walkers move in short steps; "
+        "the autocorrelation times below say how many steps a walker needs to forget where "
+        "it was.",
+        f"- Integrated autocorrelation time (emcee, steps): longest {mc['autocorrelation_max']:.0f}"
+        f" ({tau[0][0]}), median {float(np.median([t for _, t in tau])):.0f}. The {kept} steps "
+        f"kept are {kept / mc['autocorrelation_max']:.0f} times the longest: "
+        + ("enough for emcee's estimate to be trusted (50 or more)." if mc["trusted"] else
+           "fewer than the 50 emcee asks before its estimate is trusted, so the estimate is a "
+           "lower bound and the sets fewer independent than the count says; more steps "
+           "(ensemble.steps) would settle it."),
+        f"- Independent sets, roughly: walkers x steps kept / longest time = "
+        f"{mc['effective_sets']:.0f}.",
+        "- The likelihood's sd of each statistic (relative error): "
+        + ", ".join(f"{n} {v:.3f}" for n, v in mc["error_sd"].items()) + ".", "",
+        "![trace](trace.png)", "",
+        "| parameter | autocorrelation time (steps) |", "|---|---:|"]
+    lines += [f"| {name} | {t:.0f} |" for name, t in tau]
+    return lines + [""]
 
 
 def rewrite(folder: Path) -> None:
@@ -182,8 +268,9 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
     free = [n for n in meta.get("free", point) if n in {d.name for d in dims}]
     fig, _ = plot_marginals(dims, sets, free, point, title=(
         "Parameter ensemble: the fitted parameters' values in the kept sets\n"
-        + ("(the fit's sampling distribution, filtered by the 2024 targets)"
-           if method == "calibration" else "(ABC-SMC posterior)")))
+        + {"calibration": "(the fit's sampling distribution, filtered by the 2024 targets)",
+           "mcmc": "(posterior under the Gaussian error model; emcee MCMC)"}.get(
+               method, "(ABC-SMC posterior)")))
     fig.savefig(out / "marginals.png", dpi=DPI)
     plt.close(fig)
     corr = correlations([d for d in dims if d.name in free], sets)
@@ -195,6 +282,13 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
     fig, _ = plot_targets(table, names)
     fig.savefig(out / "targets.png", dpi=DPI)
     plt.close(fig)
+
+    mc = meta.get("mcmc")
+    trace_path = out / "trace.csv"
+    if mc is not None and trace_path.is_file():
+        fig, _ = plot_trace(pd.read_csv(trace_path), dims, int(mc["burn"]))
+        fig.savefig(out / "trace.png", dpi=DPI)
+        plt.close(fig)
 
     s = meta["settings"]
     gens = meta["generations"]
@@ -224,6 +318,31 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
             "but in these 17 dimensions its importance weights collapsed within a few "
             "generations at every setting tried (docs/ODD.md); it needs far larger populations "
             "than a workstation runs in an hour.", ""]
+    elif method == "mcmc":
+        how = [
+            f"Built by `python -m zq_sim.ensemble` on {meta['built']} in {meta['seconds']:.0f} s "
+            f"(settings: conf/ensemble.yaml, seed {s['seed']}, method `mcmc`). The sets are a "
+            "sample of the posterior of the fitted parameters given the 2024 figures, drawn by "
+            "emcee's ensemble MCMC (differential-evolution moves) from:", "",
+            "- the prior: each parameter uniform on its declared range (data/priors.csv; "
+            "conf/calibrate.yaml for the calibration's own parameters);",
+            "- the likelihood: each 2024 statistic (a target's relative error, "
+            "data/targets.yaml; the floor's relative shortfall below 150k) is normal around "
+            f"zero. Its sd combines {s.get('tolerance', 0.05):.0%} (the reported figure's "
+            "discrepancy from the model; the calibration's criterion of a target met), "
+            "the world's own replicate noise (the 2024 figures are one draw of it) and the "
+            f"noise left in the model's side, a mean over {s.get('crn_seeds')} runs on seeds "
+            "fixed for the whole chain (common random numbers, so that the posterior is a "
+            "fixed function of the parameters, as in the calibration's own fit). Statistics "
+            "are treated as independent.", "",
+            f"{mc['walkers']} walkers start around the fit, over-dispersed (docs/ODD.md), "
+            f"and take {mc['steps']} steps; the first {mc['burn']} "
+            f"are dropped and every {mc['thin']}th of the rest kept. Kept sets weigh the same.",
+            "",
+            "It is a posterior under this error model and conditional on the held parameters "
+            "below; it is wider than the fit's sampling error because the targets are "
+            f"matched to about {s.get('tolerance', 0.05):.0%}, not to their sampling "
+            "error.", ""]
     else:
         how = [
             f"Built by `python -m zq_sim.ensemble` on {meta['built']} in {meta['seconds']:.0f} s "
@@ -251,16 +370,13 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
         "as the point fit does: its spread is conditional on them. `python -m "
         "zq_sim.sensitivity` screens them over their whole ranges; `ensemble.extra_free` moves "
         "named ones into the sampler at the cost of more simulations.", "",
-        (f"- Sets: {meta['sets']}." if method == "calibration" else
-         f"- Sets: {meta['sets']} (weighted; effective number {meta['effective_sets']:.0f}), "
-         f"population {s['population']}."),
-        (f"- Candidates {gens[0]['simulations']}, kept {gens[0]['particles']}."
-         if method == "calibration" else
-         f"- Final temperature {meta['final_temperature']:.3g} (1: the error model exactly)."),
+        *_size_lines(method, meta, s, gens),
         "- Replicate noise at the point fit (sd of the relative error in one replicate): "
         + ", ".join(f"{n} {v:.3f}" for n, v in meta["noise"].items()) + ".",
         ""]
-    if method != "calibration":
+    if mc is not None:
+        lines += _mcmc_section(mc)
+    if method == "abc-smc":
         lines += ["| generation | temperature | simulations | sets |", "|---:|---:|---:|---:|"]
         lines += [f"| {g['t']} | {g['epsilon']:.3g} | {g['simulations']} | {g['particles']} |"
                   for g in gens]
@@ -305,6 +421,8 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
                "here comes from the filter: pairs the targets trade off (one can make up for "
                "the other). They are weak: the fit's errors are small against what the filter "
                "allows." if method == "calibration" else
+               "Pairs of parameters the targets trade off against each other (one can make up "
+               "for the other): the posterior's ridges." if method == "mcmc" else
                "Parameters the targets trade off against each other (one can make up for the "
                "other):"), "", "| a | b | r |", "|---|---|---:|"]
     lines += [f"| {r.a} | {r.b} | {r.r:+.2f} |" for r in corr.itertuples()]

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from zq_sim.config import ConfigError, describe_fields
 from zq_sim.paths import CHECKOUT, CONF_DIR
@@ -279,3 +280,70 @@ def _data_and_memory(cfg) -> str | None:
     except (data.DataError, ConfigError) as exc:
         return str(exc)
     return None
+
+
+def _own_keys(settings: Any, prefix: str) -> tuple[set[str], set[str]]:
+    """The keys of a settings dataclass under ``prefix``, and the dict-valued ones (open)."""
+    import dataclasses
+
+    keys, open_ = set(), set()
+    for f in dataclasses.fields(settings):
+        name = f"{prefix}.{f.name}"
+        keys.add(name)
+        value = getattr(settings, f.name)
+        if dataclasses.is_dataclass(value):
+            inner, inner_open = _own_keys(value, name)
+            keys |= inner
+            open_ |= inner_open
+        elif isinstance(value, dict):
+            open_.add(name)
+    return keys, open_
+
+
+def check_app(argv: list[str], config_name: str, section: str, settings: Any) -> list[str]:
+    """Every problem of a ``python -m zq_sim.<app>`` command line, one line each.
+
+    ``section`` (e.g. ``ensemble``) is the app's own group of settings, checked against the
+    ``settings`` dataclass (an unknown key is named with the nearest known one of it); the
+    run's settings are checked as ``python -m zq_sim`` checks them; then the config
+    ``config_name`` is composed and typed, and its problem, if any, given in one line.
+    """
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    if any(a.startswith("-") for a in argv):
+        return []  # Hydra's own flags (--help, --cfg ...)
+    try:
+        parsed = parse(argv)
+    except ConfigError as exc:
+        return [str(exc)]
+    keys, open_ = _own_keys(settings, section)
+    errors = []
+    for o in parsed:
+        key = o.key_or_group
+        if key == section or key.startswith(f"{section}."):
+            if key not in keys and not any(key.startswith(f"{k}.") for k in open_):
+                near = difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.0)
+                errors.append(f"{key}: unknown setting; the nearest known setting is "
+                              f"{near[0] if near else section} (every setting of {section} is "
+                              f"listed in conf/{config_name}.yaml)")
+            elif o.is_delete() or (o.is_add() and key in keys):
+                errors.append(f"{o.input_line}: {key} is a setting: write {key}=VALUE")
+        elif key in ADDED_GROUPS:
+            errors.append(f"{o.input_line}: python -m zq_sim.{config_name} does not take a "
+                          f"{key}")
+        else:
+            line = check_key(o)
+            if line:
+                errors.append(line)
+    if errors:
+        return errors
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            task = compose(config_name=config_name,
+                           overrides=[a for a in argv if not _is_hydra(a.lstrip("+~")
+                                                                       .split("=", 1)[0])])
+        OmegaConf.to_object(task)
+    except Exception as exc:  # noqa: BLE001 - Hydra, OmegaConf and ours raise many kinds
+        return [describe(exc)]
+    return []

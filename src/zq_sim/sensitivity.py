@@ -6,7 +6,9 @@ from :mod:`zq_sim.space`, kept apart as EMA workbench keeps them:
 - **uncertainties** (data/priors.csv): what nobody knows. With ``calibrated: fixed`` (the
   default) the parameters the calibration fitted (conf/model/calibrated.yaml) stay at their
   fitted values, since screening them over their whole prior ignores the 2024 targets; with
-  ``calibrated: prior`` they are screened over their prior ranges too.
+  ``calibrated: prior`` they are screened over their prior ranges too; with ``calibrated:
+  ensemble`` they vary together as one input, ``ensemble.set`` (a group factor): a set of the
+  parameter ensemble (their posterior given the 2024 figures), drawn uniformly.
 - **levers** (data/levers.csv): what a government chooses.
 
 Outcomes (:data:`OUTCOMES`): mean and bottom-decile operating income and the share of villages
@@ -57,7 +59,9 @@ from zq_sim.paths import CONF_DIR, ROOT
 
 #: Where the analysis writes by default.
 DEFAULT_DIR = ROOT / "experiments" / "sensitivity"
-CALIBRATED_MODES = ("fixed", "prior")
+CALIBRATED_MODES = ("fixed", "prior", "ensemble")
+#: The input that stands for the parameter ensemble's sets with ``calibrated: ensemble``.
+ENSEMBLE_SET = "ensemble.set"
 FOLDERS = ("auto", "experiments", "hydra")
 BASELINE = "baseline"
 
@@ -140,7 +144,10 @@ class SensitivitySettings:
     noise_seeds: int = 20         # seeds for the replicate noise at the nominal point
     jobs: int = -1                # worker processes (joblib; -1: one per core)
     chunk: int = 0                # design points per task (0: about 8 tasks per worker)
-    calibrated: str = "fixed"     # fixed | prior: the calibrated parameters held or screened
+    calibrated: str = "fixed"     # fixed | prior | ensemble: the calibrated parameters held at
+    #                               their fitted values, screened over their priors, or drawn
+    #                               together as one input: a set of the parameter ensemble
+    ensemble_path: str = ""       # calibrated=ensemble: its folder ("": the committed one)
     parameters: list[str] = field(default_factory=list)  # uncertainties to screen ([]: all)
     levers: bool = True           # screen the policy levers too
     outcomes: list[str] = field(default_factory=lambda: list(OUTCOMES))
@@ -185,6 +192,8 @@ def _one_of(name: str, values: Sequence[str], allowed: Sequence[str]) -> None:
 def check(s: SensitivitySettings, cfg: RunConfig | None = None) -> None:
     """Raise a one-line ConfigError for the first bad setting."""
     _one_of("sensitivity.calibrated", [s.calibrated], CALIBRATED_MODES)
+    if s.calibrated == "ensemble":
+        ensemble_sets(s)   # there, and saying what it fits
     _one_of("sensitivity.folder", [s.folder], FOLDERS)
     if not s.outcomes:
         raise ConfigError(f"sensitivity.outcomes is empty; choose from: {', '.join(OUTCOMES)}")
@@ -323,6 +332,7 @@ class ModelEvaluator:
     policies: dict[str, dict[str, Any]]
     outcomes: tuple[str, ...]
     cases: tuple[str, ...] = ()
+    sets: pd.DataFrame | None = None   # calibrated=ensemble: the fitted values of each set
 
     def __post_init__(self) -> None:
         self.base = trimmed(self.base, self.outcomes)
@@ -339,6 +349,8 @@ class ModelEvaluator:
         model_s = 0.0
         for i, row in enumerate(np.atleast_2d(values)):
             point = space.point(dims, row)
+            if ENSEMBLE_SET in point:   # the group factor: one set's fitted values
+                point = {**self.sets.iloc[int(point.pop(ENSEMBLE_SET))].to_dict(), **point}
             for c, change in enumerate(changes):
                 cfg = space.apply(self.base, {**point, **change})
                 got = np.empty((len(seeds), len(outs)))
@@ -613,6 +625,10 @@ def choose_inputs(cfg: RunConfig, s: SensitivitySettings
     """(uncertainties screened, calibrated ones held at their values) for the settings."""
     dims = list(space.select(space.uncertainties(), s.parameters or None))
     held: dict[str, float] = {}
+    if s.calibrated == "ensemble":
+        sets = ensemble_sets(s)
+        dims = [d for d in dims if d.name not in set(sets.columns)]
+        dims.append(ensemble_dimension(sets))
     if s.calibrated == "fixed":
         fitted = set(calibrated_names(cfg))
         held = {d.name: v for d in dims if d.name in fitted
@@ -622,6 +638,37 @@ def choose_inputs(cfg: RunConfig, s: SensitivitySettings
         raise ConfigError("no uncertainty left to screen: sensitivity.parameters names only "
                           "calibrated ones (set sensitivity.calibrated=prior to screen them)")
     return dims, held
+
+
+def ensemble_sets(s: SensitivitySettings) -> pd.DataFrame:
+    """The ensemble's values of the parameters it fits, one row per set (equal weights).
+
+    The ensemble's drawn parameters (post-2024 assumptions the 2024 figures cannot see) are
+    left out: the analysis screens them over their ranges as inputs of their own.
+    """
+    from zq_sim import ensemble
+
+    ens = ensemble.load(s.ensemble_path or None)
+    fitted = ens.meta.get("free")
+    if not fitted:
+        raise ConfigError("sensitivity.calibrated=ensemble: the ensemble does not say which "
+                          "parameters it fits (ensemble.json 'free'); rebuild it with "
+                          "python -m zq_sim.ensemble")
+    if not np.allclose(ens.weights, ens.weights[0]):
+        idx = ens.draw(len(ens), np.random.default_rng(0))  # weighted sets resampled evenly
+        return ens.sets.iloc[idx][fitted].reset_index(drop=True)
+    return ens.sets[fitted].reset_index(drop=True)
+
+
+def ensemble_dimension(sets: pd.DataFrame) -> space.Dimension:
+    """The group factor: a set of the ensemble, uniform over them, nominal the most central."""
+    u = ((sets.rank() - 0.5) / len(sets)).to_numpy()
+    central = int(np.argmin(((u - 0.5) ** 2).sum(axis=1)))
+    n = len(sets)
+    return space.Dimension(ENSEMBLE_SET, -0.5 + 1e-9, n - 0.5 - 1e-9, "uniform", central,
+                           f"set of {n}", "the parameter ensemble (experiments/calibration/"
+                           f"ensemble): the {sets.shape[1]} fitted parameters together",
+                           True, "uncertainty")
 
 
 def _frame(stage: str, dims, values: np.ndarray, evaluator, y: np.ndarray) -> pd.DataFrame:
@@ -710,6 +757,10 @@ def analyse(s: SensitivitySettings, evaluator: Evaluator,
     top = leaders(table[table["inputs"] == "uncertainties"], s.sobol.top,
                   s.morris.trajectories, noisy)
     by_name = {d.name: d for d in unc}
+    if ENSEMBLE_SET in by_name and ENSEMBLE_SET not in top:
+        # asked for with calibrated=ensemble: the group's indices are the point of the mode
+        # (Morris sees only as many sets as it has levels)
+        top = [*top[:max(s.sobol.top - 1, 0)], ENSEMBLE_SET]
     top_dims = [by_name[n] for n in top]
     su = sobol_sample.sample(space.salib_problem(top_dims), s.sobol.samples,
                              calc_second_order=False, seed=s.seed)
@@ -733,7 +784,7 @@ def analyse(s: SensitivitySettings, evaluator: Evaluator,
         "samples": len(r)} for (c, o), r in responses(evaluator, base_rows).items()])
 
     # 5. one at a time: each leading uncertainty from the low to the high end of its range
-    oat_names = top[:s.oat.parameters]
+    oat_names = [n for n in top if n != ENSEMBLE_SET][:s.oat.parameters]  # no ends to a set
     oat_seeds = replicate_seeds(s.seed, s.oat.seeds)
     for name in oat_names:
         d, j = by_name[name], unc.index(by_name[name])
@@ -812,12 +863,16 @@ def run_sensitivity(cfg: SensitivityConfig, out_dir: Path, *, config_yaml: str =
     s = effective(cfg.sensitivity, cfg.quick)
     unc, held = choose_inputs(base, s)
     outcomes = tuple(s.outcomes)
-    evaluator = ModelEvaluator(base, {p: scenario_changes(p) for p in s.policies}, outcomes)
+    sets = ensemble_sets(s) if s.calibrated == "ensemble" else None
+    evaluator = ModelEvaluator(base, {p: scenario_changes(p) for p in s.policies}, outcomes,
+                               sets=sets)
     lever_evaluator = ModelEvaluator(base, {}, outcomes)
     levers = list(space.levers()) if s.levers else []
+    nominal = {d.name: (d.default if d.name == ENSEMBLE_SET else space.value(evaluator.base,
+                                                                             d.name))
+               for d in unc}
     t0 = time.perf_counter()
-    result = analyse(s, evaluator, unc, levers, lever_evaluator,
-                     nominal=space.current(evaluator.base, unc), held=held,
+    result = analyse(s, evaluator, unc, levers, lever_evaluator, nominal=nominal, held=held,
                      progress=cfg.output.progress, echo=echo)
     result.meta = {"date": report.now(), "commit": _commit(), "command": command,
                    "quick": cfg.quick, "seconds": time.perf_counter() - t0,

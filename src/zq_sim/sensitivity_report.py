@@ -264,9 +264,21 @@ def report_text(result: Result) -> str:
             "would ignore the 2024 figures they were fitted to; `sensitivity.calibrated=prior` "
             "does so all the same. The other uncertainties are varied over their priors "
             "although some of them also move the 2024 figures (the lease pools, for one): "
-            "the worlds sampled here are not all consistent with 2024. The parameter "
-            "ensemble of the calibration (issue 11, parts 1-2) is the answer to that.",
+            "the worlds sampled here are not all consistent with 2024. "
+            "`sensitivity.calibrated=ensemble` draws the fitted ones from their posterior "
+            "instead (the parameter ensemble).",
         ]
+    elif s.calibrated == "ensemble":
+        lines.append(
+            "- **Calibrated parameters drawn from the parameter ensemble** (`calibrated: "
+            "ensemble`): the parameters the ensemble fits to the 2024 figures vary together as "
+            "one input, `ensemble.set` (a set of experiments/calibration/ensemble, uniform over "
+            "the sets; its nominal value the most central set). Its indices are those of the "
+            "group: how much of an outcome's variance the posterior of the fitted parameters "
+            "carries. Morris sees as many sets as it has levels, so the group is always carried "
+            "into Sobol, which sees them all; it has no one-at-a-time check (a set has no low "
+            "and high end). The ensemble holds some parameters that move 2024 at their priors; "
+            "they are varied here over their ranges as in the default mode.")
     elif s.calibrated == "prior":
         lines.append("- **Calibrated parameters screened over their prior ranges** "
                      "(`calibrated: prior`): this ignores the 2024 targets they were fitted to.")
