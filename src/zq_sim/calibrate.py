@@ -329,12 +329,7 @@ def main() -> None:
     """Entry point: check the command line (one line per problem), then hand over to Hydra."""
     from zq_sim import overrides
 
-    problems = overrides.check_app(sys.argv[1:], "calibrate", "calibration", CalibrationSettings())
-    for problem in problems:
-        print(f"zq_sim.calibrate: error: {problem}", file=sys.stderr)
-    if problems:
-        sys.exit(2)
-    app()
+    overrides.checked_app(app, "calibrate", "calibration", CalibrationSettings())
 
 
 if __name__ == "__main__":

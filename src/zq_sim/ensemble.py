@@ -475,12 +475,14 @@ def _fit(s: EnsembleSettings) -> tuple[dict, Path]:
     return json.loads(path.read_text(encoding="utf-8")), path
 
 
-def _fit_draws(sim: Simulator, s: EnsembleSettings, n: int,
-               rng: np.random.Generator) -> tuple[np.ndarray, Path]:
-    """``n`` draws of the fitted parameters (probit scale) from the fit's sampling distribution.
+def _fit_draws(sim: Simulator, s: EnsembleSettings, n: int, rng: np.random.Generator,
+               over_dispersed: bool = False) -> tuple[np.ndarray, Path]:
+    """``n`` draws of the fitted parameters (probit scale) around the fit (calibration.json).
 
-    Each is a normal around its fitted value with its SMM standard error (calibration.json;
-    redrawn until inside the declared range); a parameter fitted without an error (the support
+    Each is a normal around its fitted value with its SMM standard error, redrawn until inside
+    the declared range (the fit's sampling distribution); ``over_dispersed`` (the MCMC's start)
+    draws on the unit scale of the range instead, with sd the larger of ``START_WIDEN``
+    standard errors and ``START_SPREAD``. A parameter fitted without an error (the support
     rule) is drawn from its declared range.
     """
     fit, path = _fit(s)
@@ -491,12 +493,17 @@ def _fit_draws(sim: Simulator, s: EnsembleSettings, n: int,
         if value is None or se is None or not math.isfinite(float(se)):
             unit[:, j] = rng.random(n)   # not fitted with an error: its range
             continue
+        centre, sd, low, high = float(value), float(se), d.low, d.high
+        if over_dispersed:
+            centre = float(space.to_unit([d], np.array([[value]]))[0, 0])
+            step = abs(float(space.to_unit([d], np.array([[value + sd]]))[0, 0]) - centre)
+            sd, low, high = max(START_WIDEN * step, START_SPREAD), 0.0, 1.0
         draws = np.empty(n)
         todo = np.arange(n)
         while todo.size:
-            draws[todo] = value + float(se) * rng.standard_normal(todo.size)
-            todo = todo[(draws[todo] <= d.low) | (draws[todo] >= d.high)]
-        unit[:, j] = space.to_unit([d], draws[:, None])[:, 0]
+            draws[todo] = centre + sd * rng.standard_normal(todo.size)
+            todo = todo[(draws[todo] <= low) | (draws[todo] >= high)]
+        unit[:, j] = draws if over_dispersed else space.to_unit([d], draws[:, None])[:, 0]
     return _from_unit(unit), path
 
 
@@ -505,29 +512,6 @@ def _fit_draws(sim: Simulator, s: EnsembleSettings, n: int,
 #: the fit's sampling error; walkers spread wider than it contract faster than a tight ball
 #: expands).
 START_WIDEN, START_SPREAD = 3.0, 0.1
-
-
-def _start(sim: Simulator, s: EnsembleSettings, n: int,
-           rng: np.random.Generator) -> tuple[np.ndarray, Path]:
-    """The walkers' start (probit scale): around the fit, over-dispersed (see START_SPREAD)."""
-    fit, path = _fit(s)
-    dims = [sim.dims[i] for i in sim.free]
-    unit = np.empty((n, len(dims)))
-    for j, d in enumerate(dims):
-        value, se = fit["fitted"].get(d.name), fit["se"].get(d.name)
-        if value is None or se is None or not math.isfinite(float(se)):
-            unit[:, j] = rng.random(n)   # not fitted with an error: its range
-            continue
-        centre = float(space.to_unit([d], np.array([[value]]))[0, 0])
-        step = abs(float(space.to_unit([d], np.array([[value + float(se)]]))[0, 0]) - centre)
-        sd = max(START_WIDEN * step, START_SPREAD)
-        draws = np.empty(n)
-        todo = np.arange(n)
-        while todo.size:
-            draws[todo] = centre + sd * rng.standard_normal(todo.size)
-            todo = todo[(draws[todo] <= 0.0) | (draws[todo] >= 1.0)]
-        unit[:, j] = draws
-    return _from_unit(unit), path
 
 
 def _from_calibration(sim: Simulator, s: EnsembleSettings, jobs: int,
@@ -637,7 +621,7 @@ def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
           echo: Callable[[str], None]) -> tuple[pd.DataFrame, np.ndarray, dict]:
     """The posterior of the fitted parameters by emcee's ensemble sampler (:class:`LogPosterior`).
 
-    The walkers start around the fit, over-dispersed (:func:`_start`), and move by
+    The walkers start around the fit, over-dispersed (:func:`_fit_draws`), and move by
     differential evolution (emcee's DEMove, with a DESnookerMove one step in five: in 17
     dimensions these mix faster than the stretch move). The first ``burn`` steps are dropped;
     of the rest every ``thin``-th is kept. Returns the kept sets, equal weights and the
@@ -650,7 +634,7 @@ def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
     ndim = len(sim.free)
     check_mcmc(s, ndim)
     rng = np.random.default_rng(np.random.SeedSequence([s.seed, 0x3C3C]))
-    start, path = _start(sim, s, s.walkers, rng)
+    start, path = _fit_draws(sim, s, s.walkers, rng, over_dispersed=True)
     seeds = replicate_seeds(s.seed + 3, s.crn_seeds)
     post = LogPosterior(sim, seeds)
     echo(f"zq_sim.ensemble: MCMC (emcee, differential evolution) over {ndim} fitted "
@@ -927,12 +911,7 @@ def main() -> None:
     """Entry point: check the command line (one line per problem), then hand over to Hydra."""
     from zq_sim import overrides
 
-    problems = overrides.check_app(sys.argv[1:], "ensemble", "ensemble", EnsembleSettings())
-    for problem in problems:
-        print(f"zq_sim.ensemble: error: {problem}", file=sys.stderr)
-    if problems:
-        sys.exit(2)
-    app()
+    overrides.checked_app(app, "ensemble", "ensemble", EnsembleSettings())
 
 
 if __name__ == "__main__":

@@ -347,3 +347,18 @@ def check_app(argv: list[str], config_name: str, section: str, settings: Any) ->
     except Exception as exc:  # noqa: BLE001 - Hydra, OmegaConf and ours raise many kinds
         return [describe(exc)]
     return []
+
+
+def checked_app(app: Any, config_name: str, section: str, settings: Any) -> None:
+    """Run the Hydra ``app`` of ``python -m zq_sim.<config_name>`` if its command line passes.
+
+    Else (:func:`check_app`) print each problem in one line and exit with 2.
+    """
+    import sys
+
+    problems = check_app(sys.argv[1:], config_name, section, settings)
+    for problem in problems:
+        print(f"zq_sim.{config_name}: error: {problem}", file=sys.stderr)
+    if problems:
+        sys.exit(2)
+    app()
