@@ -334,7 +334,8 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
             f"noise left in the model's side, a mean over {s.get('crn_seeds')} runs on seeds "
             "fixed for the whole chain (common random numbers, so that the posterior is a "
             "fixed function of the parameters, as in the calibration's own fit). Statistics "
-            "are treated as independent.", "",
+            "are treated as independent. The drawn parameters below keep their prior values "
+            "while the chain runs and are drawn from their ranges for each kept set.", "",
             f"{mc['walkers']} walkers start around the fit, over-dispersed (docs/ODD.md), "
             f"and take {mc['steps']} steps; the first {mc['burn']} "
             f"are dropped and every {mc['thin']}th of the rest kept. Kept sets weigh the same.",
