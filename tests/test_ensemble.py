@@ -151,7 +151,7 @@ def test_quick_build_writes_a_loadable_ensemble(tmp_path):
     import sys
     out = tmp_path / "ens"
     done = subprocess.run(
-        [sys.executable, "-m", "zq_sim.ensemble", "ensemble.quick=true",
+        [sys.executable, "-m", "zq_sim.ensemble", "ensemble.quick=true", "ensemble.method=mcmc",
          f"hydra.run.dir={out}"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     ens = ensemble.load(out)
@@ -262,7 +262,8 @@ def test_calibrate_command_line_checked_too():
 def test_cli_refuses_before_any_work(tmp_path):
     import subprocess
     import sys
-    proc = subprocess.run([sys.executable, "-m", "zq_sim.ensemble", "ensemble.walkers=41",
+    proc = subprocess.run([sys.executable, "-m", "zq_sim.ensemble", "ensemble.method=mcmc",
+                           "ensemble.walkers=41",
                            f"ensemble.out={tmp_path / 'e'}", f"hydra.run.dir={tmp_path / 'h'}"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
