@@ -224,6 +224,28 @@ def test_mcmc_recovers_a_known_posterior_and_repeats_itself(tmp_path):
     assert not other.equals(frame)
 
 
+def test_mcmc_carries_a_chain_on_from_its_last_sets(tmp_path):
+    frame, _, _ = _toy_chain(tmp_path)
+    folder = tmp_path / "first"
+    folder.mkdir()
+    u = ensemble._to_unit(frame.to_numpy())
+    pd.DataFrame({"set": range(len(u)), "model.a": u[:, 0], "model.b": u[:, 1]}).to_csv(
+        folder / "ensemble.csv", index=False)
+    sim = _Toy()
+    start = ensemble._last_sets(sim, folder, 16)
+    assert np.allclose(start, frame.to_numpy()[-16:])    # the last step's 16 walkers
+    s = ensemble.EnsembleSettings(seed=5, walkers=16, steps=3, burn=0, thin=1, crn_seeds=1,
+                                  start_from=str(folder))
+    again, _, _ = ensemble._mcmc(sim, s, 1, echo=lambda _: None)
+    # one step on from there: the walkers whose move was refused stand where they started
+    stayed = np.isclose(again.to_numpy()[:16], start).all(axis=1)
+    assert 4 <= stayed.sum() < 16
+    with pytest.raises(ConfigError, match="ensemble.start_from: no ensemble"):
+        ensemble._last_sets(sim, tmp_path / "none", 16)
+    with pytest.raises(ConfigError, match="needs the 2 fitted parameters and 16000 sets"):
+        ensemble._last_sets(sim, folder, 40 * 400)
+
+
 def test_mcmc_settings_are_checked(tmp_path):
     s = ensemble.EnsembleSettings(walkers=3)
     with pytest.raises(ConfigError, match="ensemble.walkers = 3: must be even"):

@@ -192,6 +192,8 @@ class EnsembleSettings:
     #                                 about as many as the independent ones)
     crn_seeds: int = 2              # method=mcmc: each point's statistics are the mean over these
     #                                 many seeds, the same at every point (common random numbers)
+    start_from: str = ""            # method=mcmc: start the walkers from the last sets of an
+    #                                 earlier MCMC ensemble's folder (to carry a chain on)
     candidates: int = 600           # method=calibration: candidate sets drawn and run
     accept_rms: float = 1.2         # method=calibration: a set is kept when the root mean square
     #                                 of its scaled 2024 errors on one replicate is at most this
@@ -623,6 +625,26 @@ def check_mcmc(s: EnsembleSettings, ndim: int) -> None:
                           "crn_seeds at least 1, thin at least 0 (0: automatic)")
 
 
+def _last_sets(sim: Simulator, folder: Path, walkers: int) -> np.ndarray:
+    """The fitted parameters (probit scale) of the last ``walkers`` sets of an MCMC ensemble.
+
+    An MCMC ensemble's sets are its kept steps in order, each step's walkers together: its
+    last ``walkers`` rows are where the walkers stood last (at the last kept step).
+    """
+    csv = folder / "ensemble.csv"
+    if not csv.is_file():
+        raise ConfigError(f"ensemble.start_from: no ensemble at {csv}")
+    sets = pd.read_csv(csv)
+    names = [sim.dims[i].name for i in sim.free]
+    missing = [n for n in names if n not in sets]
+    if missing or len(sets) < walkers:
+        raise ConfigError(f"ensemble.start_from: {csv} lacks {missing or 'enough sets'} "
+                          f"(it needs the {len(names)} fitted parameters and {walkers} sets)")
+    dims = [sim.dims[i] for i in sim.free]
+    unit = space.to_unit(dims, sets[names].to_numpy(dtype=float)[-walkers:])
+    return _from_unit(unit)
+
+
 def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
           echo: Callable[[str], None]) -> tuple[pd.DataFrame, np.ndarray, dict]:
     """The posterior of the fitted parameters by emcee's ensemble sampler (:class:`LogPosterior`).
@@ -641,13 +663,16 @@ def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
     check_mcmc(s, ndim)
     rng = np.random.default_rng(np.random.SeedSequence([s.seed, 0x3C3C]))
     start, path = _fit_draws(sim, s, s.walkers, rng, over_dispersed=True)
+    if s.start_from:
+        start, path = _last_sets(sim, Path(s.start_from), s.walkers), Path(s.start_from)
     seeds = replicate_seeds(s.seed + 3, s.crn_seeds)
     post = LogPosterior(sim, seeds)
     echo(f"zq_sim.ensemble: MCMC (emcee, differential evolution) over {ndim} fitted "
          f"parameters: {s.walkers} walkers x {s.steps} steps, each point the mean of "
          f"{s.crn_seeds} runs on fixed seeds ({s.walkers * s.steps * s.crn_seeds} runs; "
-         f"the first {s.burn} steps dropped); walkers start around {path.name}'s fit, "
-         f"over-dispersed")
+         f"the first {s.burn} steps dropped); walkers start "
+         + (f"where the chain of {path} ended" if s.start_from else
+            f"around {path.name}'s fit, over-dispersed"))
     moves = [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
     with Parallel(n_jobs=jobs) as parallel:
         sampler = emcee.EnsembleSampler(s.walkers, ndim, post, moves=moves,
