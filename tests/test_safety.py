@@ -54,7 +54,9 @@ def test_two_concurrent_runs_into_one_folder(tmp_path):
     out = tmp_path / "run"
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     first = subprocess.Popen(
-        [sys.executable, "-m", "zq_sim", "seed=1", "replicates=40", "years.end=2030",
+        # long enough that the second, a fresh Python process, is refused while it runs (40
+        # replicates to 2030 once ended first on a loaded CI machine)
+        [sys.executable, "-m", "zq_sim", "seed=1", "replicates=120", "years.end=2030",
          "output.counterfactual=false", "output.villages=false", f"hydra.run.dir={out}"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lock = out / folder.LOCK
@@ -72,7 +74,7 @@ def test_two_concurrent_runs_into_one_folder(tmp_path):
     assert len(lines) == 1, second.stderr
     assert lines[0].startswith("zq_sim: error:") and "in use by another run" in lines[0]
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["config"]["seed"] == 1 and summary["config"]["replicates"] == 40
+    assert summary["config"]["seed"] == 1 and summary["config"]["replicates"] == 120
     assert "seed=2" not in (out / ".hydra" / "overrides.yaml").read_text()
     assert not (out / "villages.parquet").exists()  # nothing of the second run
 
