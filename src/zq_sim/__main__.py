@@ -120,11 +120,9 @@ def run_in_folder(cfg: DictConfig, out_dir: Path, sweeping: bool) -> None:
 
 def main() -> None:
     """Entry point: check group names and a single run's settings, then hand over to Hydra."""
-    problems = check(sys.argv[1:])
-    for problem in problems:
-        print(f"zq_sim: error: {problem}", file=sys.stderr)
-    if problems:
-        sys.exit(2)
+    from zq_sim.overrides import refuse
+
+    refuse("zq_sim", check(sys.argv[1:]))
     app()
 
 

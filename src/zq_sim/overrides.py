@@ -349,6 +349,16 @@ def check_app(argv: list[str], config_name: str, section: str, settings: Any) ->
     return []
 
 
+def refuse(label: str, problems: list[str]) -> None:
+    """Print each problem as ``<label>: error: ...`` and exit with 2; nothing when none."""
+    import sys
+
+    for problem in problems:
+        print(f"{label}: error: {problem}", file=sys.stderr)
+    if problems:
+        sys.exit(2)
+
+
 def checked_app(app: Any, config_name: str, section: str, settings: Any) -> None:
     """Run the Hydra ``app`` of ``python -m zq_sim.<config_name>`` if its command line passes.
 
@@ -356,9 +366,5 @@ def checked_app(app: Any, config_name: str, section: str, settings: Any) -> None
     """
     import sys
 
-    problems = check_app(sys.argv[1:], config_name, section, settings)
-    for problem in problems:
-        print(f"zq_sim.{config_name}: error: {problem}", file=sys.stderr)
-    if problems:
-        sys.exit(2)
+    refuse(f"zq_sim.{config_name}", check_app(sys.argv[1:], config_name, section, settings))
     app()

@@ -1153,11 +1153,9 @@ def app(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Entry point: check the command line in one line per problem, then hand over to Hydra."""
-    problems = check_command_line(sys.argv[1:])
-    for problem in problems:
-        print(f"zq_sim.search: error: {problem}", file=sys.stderr)
-    if problems:
-        sys.exit(2)
+    from zq_sim.overrides import refuse
+
+    refuse("zq_sim.search", check_command_line(sys.argv[1:]))
     app()
 
 

@@ -87,18 +87,11 @@ class Outcome:
 
 #: The headline outcomes, by name.
 OUTCOMES: dict[str, Outcome] = {o.name: o for o in (
-    Outcome("mean_operating_income_2027", "mean_operating_income", 2027, 2027, "value",
-            "yuan per village"),
-    Outcome("mean_operating_income_2030", "mean_operating_income", 2030, 2030, "value",
-            "yuan per village"),
-    Outcome("p10_operating_income_2027", "p10_operating_income", 2027, 2027, "value",
-            "yuan per village"),
-    Outcome("p10_operating_income_2030", "p10_operating_income", 2030, 2030, "value",
-            "yuan per village"),
-    Outcome("share_own_below_200k_2027", "share_own_below_200k", 2027, 2027, "value",
-            "share of villages"),
-    Outcome("share_own_below_200k_2030", "share_own_below_200k", 2030, 2030, "value",
-            "share of villages"),
+    *(Outcome(f"{column}_{year}", column, year, year, "value", unit)
+      for column, unit in (("mean_operating_income", "yuan per village"),
+                           ("p10_operating_income", "yuan per village"),
+                           ("share_own_below_200k", "share of villages"))
+      for year in (2027, 2030)),
     Outcome("public_spending_2024_2030", "public_spending", 2024, 2030, "sum",
             "yuan, sum over 2024-2030"),
 )}
@@ -620,13 +613,16 @@ def _noise_share(noise: pd.DataFrame, resp: Mapping[tuple[str, str], np.ndarray]
     return np.array(out)
 
 
-def choose_inputs(cfg: RunConfig, s: SensitivitySettings
+def choose_inputs(cfg: RunConfig, s: SensitivitySettings, sets: pd.DataFrame | None = None
                   ) -> tuple[list[space.Dimension], dict[str, float]]:
-    """(uncertainties screened, calibrated ones held at their values) for the settings."""
+    """(uncertainties screened, calibrated ones held at their values) for the settings.
+
+    ``sets``: with ``calibrated: ensemble``, the ensemble's sets if already read.
+    """
     dims = list(space.select(space.uncertainties(), s.parameters or None))
     held: dict[str, float] = {}
     if s.calibrated == "ensemble":
-        sets = ensemble_sets(s)
+        sets = ensemble_sets(s) if sets is None else sets
         dims = [d for d in dims if d.name not in set(sets.columns)]
         dims.append(ensemble_dimension(sets))
     if s.calibrated == "fixed":
@@ -861,9 +857,9 @@ def run_sensitivity(cfg: SensitivityConfig, out_dir: Path, *, config_yaml: str =
     check(cfg.sensitivity, base)
     report.refuse_finished(out_dir, cfg.sensitivity.overwrite)
     s = effective(cfg.sensitivity, cfg.quick)
-    unc, held = choose_inputs(base, s)
-    outcomes = tuple(s.outcomes)
     sets = ensemble_sets(s) if s.calibrated == "ensemble" else None
+    unc, held = choose_inputs(base, s, sets)
+    outcomes = tuple(s.outcomes)
     evaluator = ModelEvaluator(base, {p: scenario_changes(p) for p in s.policies}, outcomes,
                                sets=sets)
     lever_evaluator = ModelEvaluator(base, {}, outcomes)
@@ -997,11 +993,9 @@ def _app():
 
 def main() -> None:
     """Entry point: check the command line, then hand over to Hydra."""
-    problems = check_command(sys.argv[1:])
-    for problem in problems:
-        print(f"zq_sim.sensitivity: error: {problem}", file=sys.stderr)
-    if problems:
-        sys.exit(2)
+    from zq_sim.overrides import refuse
+
+    refuse("zq_sim.sensitivity", check_command(sys.argv[1:]))
     _app()()
 
 
