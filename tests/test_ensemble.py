@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import multiprocessing
@@ -244,6 +245,40 @@ def test_mcmc_carries_a_chain_on_from_its_last_sets(tmp_path):
         ensemble._last_sets(sim, tmp_path / "none", 16)
     with pytest.raises(ConfigError, match="needs the 2 fitted parameters and 16000 sets"):
         ensemble._last_sets(sim, folder, 40 * 400)
+
+
+class _ToyFloor(_Toy):
+    """The toy with a floor that holds only where a >= 0.25 (the support rule's bound)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.floor = 1.0
+        self.scale["floor"], self.sd["floor"] = 0.05, 0.0
+
+    def stats(self, z, seed):
+        a, _ = ensemble._to_unit(z)
+        return {**super().stats(z, seed), "floor": float(max(0.0, 0.25 - a))}
+
+
+def test_mcmc_floor_is_a_condition(tmp_path):
+    fit = tmp_path / "fit.json"
+    fit.write_text(json.dumps({"fitted": {"model.a": 0.2, "model.b": 0.5},
+                               "se": {"model.a": 0.01, "model.b": 0.01}}), encoding="utf-8")
+    sim = _ToyFloor()
+    assert sim.statistics == ["x", "y", "floor"]
+    # the walkers start around 0.2 (most below the floor's 0.25): with the floor required none
+    # of the kept sets breaks it, and a's posterior is the normal around 0.3 cut at 0.25
+    s = ensemble.EnsembleSettings(seed=5, walkers=16, steps=400, burn=100, thin=1, crn_seeds=1,
+                                  calibration_report=str(fit), floor_required=True)
+    frame, _, diag = ensemble._mcmc(sim, s, 1, echo=lambda _: None)
+    a = ensemble._to_unit(frame.to_numpy())[:, 0]
+    assert a.min() >= 0.25 and diag["floor_required"] and diag["rejected_floor"] == 0.0
+    assert 0.30 < a.mean() < 0.35 and set(diag["drift_sd"]) == {"model.a", "model.b"}
+    # as one statistic among others (sd 0.05) the floor only leans on a: some sets break it
+    s = dataclasses.replace(s, floor_required=False)
+    frame, _, diag = ensemble._mcmc(sim, s, 1, echo=lambda _: None)
+    a = ensemble._to_unit(frame.to_numpy())[:, 0]
+    assert (a < 0.25).mean() > 0.02 and not diag["floor_required"]
 
 
 def test_mcmc_settings_are_checked(tmp_path):

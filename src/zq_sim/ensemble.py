@@ -35,6 +35,7 @@ import multiprocessing
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,8 +198,11 @@ class EnsembleSettings:
     candidates: int = 600           # method=calibration: candidate sets drawn and run
     accept_rms: float = 1.2         # method=calibration: a set is kept when the root mean square
     #                                 of its scaled 2024 errors on one replicate is at most this
-    floor_required: bool = True     # and every village was above 150k in that replicate (the
-    #                                 2024 fact the support rule must reproduce)
+    floor_required: bool = True     # every village above 150k in 2024 is a fact, not a
+    #                                 figure matched to 5%: method=calibration keeps a set only
+    #                                 if its replicate holds it; method=mcmc gives a point whose
+    #                                 runs on the fixed seeds leave any village below 150k no
+    #                                 posterior (log posterior -inf)
     calibration_report: str = ""    # the fit's calibration.json ("" = experiments/calibration)
     quick: bool = False             # a smoke run of seconds into the Hydra folder
     out: str = ""                   # output folder ("" = experiments/calibration/ensemble)
@@ -573,9 +577,10 @@ class LogPosterior:
     Returns the log posterior and, as emcee's blob, the statistics' scaled means.
     """
 
-    def __init__(self, sim: Simulator, seeds: Sequence[int]) -> None:
+    def __init__(self, sim: Simulator, seeds: Sequence[int], floor_required: bool = False) -> None:
         self.sim = sim
         self.seeds = [int(x) for x in seeds]
+        self.floor_required = bool(floor_required) and "floor" in sim.statistics
         k = len(self.seeds)
         self.names = sim.statistics
         self.sd = np.array([math.sqrt(sim.tolerance ** 2 + sim.sd[n] ** 2 * (1 + 1 / k))
@@ -583,6 +588,10 @@ class LogPosterior:
 
     def scaled(self, theta: np.ndarray) -> np.ndarray:
         """Each statistic's mean over the seeds over its sd."""
+        return self._runs(theta)[0]
+
+    def _runs(self, theta: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The statistics' scaled means, and whether any run left a village below the floor."""
         # the drawn parameters keep their prior values while the chain runs: redrawing them at
         # every point (as a kept set does) made the log posterior jump by 5-10 between points
         # 0.001 of a range apart, and the walkers stick on lucky draws
@@ -590,14 +599,20 @@ class LogPosterior:
         z[self.sim.free] = np.asarray(theta, dtype=float)
         rows = [self.sim.stats(z, seed) for seed in self.seeds]
         mean = np.array([np.mean([r[n] for r in rows]) for n in self.names])
-        return mean / self.sd
+        return mean / self.sd, any(r.get("floor", 0.0) > 0 for r in rows)
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        """The log posterior at ``theta`` and the scaled statistics (emcee's blob)."""
+        """The log posterior at ``theta`` and the scaled statistics (emcee's blob).
+
+        With ``floor_required``, a point where any run leaves a village below the floor has
+        none (-inf): every village above 150k is a reported fact, not a figure matched to 5%.
+        """
         theta = np.asarray(theta, dtype=float)
         if not np.all(np.isfinite(theta)):
             return -np.inf, np.full(len(self.names), np.nan)
-        e = self.scaled(theta)
+        e, broken = self._runs(theta)
+        if self.floor_required and broken:
+            return -np.inf, e
         return float(-0.5 * np.sum(theta ** 2) - 0.5 * np.sum(e ** 2)), e
 
 
@@ -666,7 +681,7 @@ def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
     if s.start_from:
         start, path = _last_sets(sim, Path(s.start_from), s.walkers), Path(s.start_from)
     seeds = replicate_seeds(s.seed + 3, s.crn_seeds)
-    post = LogPosterior(sim, seeds)
+    post = LogPosterior(sim, seeds, floor_required=s.floor_required)
     echo(f"zq_sim.ensemble: MCMC (emcee, differential evolution) over {ndim} fitted "
          f"parameters: {s.walkers} walkers x {s.steps} steps, each point the mean of "
          f"{s.crn_seeds} runs on fixed seeds ({s.walkers * s.steps * s.crn_seeds} runs; "
@@ -688,9 +703,18 @@ def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
     tau = emcee.autocorr.integrated_time(kept, quiet=True)
     longest = float(np.max(tau))
     thin = s.thin if s.thin > 0 else max(1, int(math.ceil(longest)))
-    flat = kept[::thin].reshape(-1, ndim)
+    alive = np.isfinite(logp[s.burn:][::thin]).reshape(-1)
+    # a walker without posterior (a start that broke the floor, not yet moved) is not a set
+    flat = kept[::thin].reshape(-1, ndim)[alive]
     ess = float(kept.shape[0] * s.walkers / longest)
     acceptance = sampler.acceptance_fraction
+    # drift: how far each parameter's median moved between the kept steps' two halves, in sds
+    # of the kept sets (on the unit scale); a chain still finding its posterior drifts
+    half = _to_unit(kept)
+    h = half.shape[0] // 2
+    sd = np.maximum(half.reshape(-1, ndim).std(axis=0), 1e-12)
+    drift = np.abs(np.median(half[h:].reshape(-1, ndim), axis=0)
+                   - np.median(half[:h].reshape(-1, ndim), axis=0)) / sd
     diagnostics = {
         "walkers": s.walkers, "steps": s.steps, "burn": s.burn, "thin": thin,
         "simulations": int(s.walkers * s.steps * s.crn_seeds), "crn_seeds": seeds,
@@ -701,14 +725,20 @@ def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
         "autocorrelation_max": longest,
         "effective_sets": ess,
         "trusted": bool(kept.shape[0] >= 50 * longest),
+        "drift_sd": {sim.dims[i].name: float(d) for i, d in zip(sim.free, drift, strict=True)},
+        "floor_required": bool(post.floor_required),
+        "rejected_floor": float(np.mean(~np.isfinite(logp[s.burn:]))),
         "error_sd": dict(zip(post.names, (float(x) for x in post.sd), strict=True)),
     }
     # the walkers' spread at every step, on the unit scale of the declared ranges (trace.csv)
     unit = _to_unit(chain)
-    trace = [pd.DataFrame({"step": np.arange(len(chain)), "parameter": "log_posterior",
-                           "p05": np.quantile(logp, 0.05, axis=1),
-                           "p50": np.median(logp, axis=1),
-                           "p95": np.quantile(logp, 0.95, axis=1)})]
+    finite = np.where(np.isfinite(logp), logp, np.nan)   # walkers without posterior left out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)      # a step where none has one: nan
+        trace = [pd.DataFrame({"step": np.arange(len(chain)), "parameter": "log_posterior",
+                               "p05": np.nanquantile(finite, 0.05, axis=1),
+                               "p50": np.nanmedian(finite, axis=1),
+                               "p95": np.nanquantile(finite, 0.95, axis=1)})]
     for j, i in enumerate(sim.free):
         trace.append(pd.DataFrame({"step": np.arange(len(chain)), "parameter": sim.dims[i].name,
                                    "p05": np.quantile(unit[:, :, j], 0.05, axis=1),

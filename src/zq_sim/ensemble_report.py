@@ -175,7 +175,8 @@ def plot_trace(trace: pd.DataFrame, dims: Sequence[space.Dimension], burn: int):
             ax.set_ylabel("log density", fontsize=7)
             lo = float(t.loc[t["step"] >= burn, "p05"].min())
             hi = float(t["p95"].max())
-            ax.set_ylim(lo - 0.5 * (hi - lo + 1), hi + 0.1 * (hi - lo + 1))
+            if np.isfinite(lo) and np.isfinite(hi):
+                ax.set_ylim(lo - 0.5 * (hi - lo + 1), hi + 0.1 * (hi - lo + 1))
         else:
             d = by.get(name)
             label = d.label if d is not None else name
@@ -235,12 +236,47 @@ def _mcmc_section(mc: dict) -> list[str]:
            "(ensemble.steps) would settle it."),
         f"- Independent sets, roughly: walkers x steps kept / longest time = "
         f"{mc['effective_sets']:.0f}.",
+        *_drift_lines(mc),
         "- The likelihood's sd of each statistic (relative error): "
         + ", ".join(f"{n} {v:.3f}" for n, v in mc["error_sd"].items()) + ".", "",
         "![trace](trace.png)", "",
         "| parameter | autocorrelation time (steps) |", "|---|---:|"]
-    lines += [f"| {name} | {t:.0f} |" for name, t in tau]
+    drift = mc.get("drift_sd", {})
+    if drift:
+        lines[-2:] = ["| parameter | autocorrelation time (steps) | drift (sd) |",
+                      "|---|---:|---:|"]
+        lines += [f"| {name} | {t:.0f} | {drift.get(name, float('nan')):.2f} |"
+                  for name, t in tau]
+    else:
+        lines += [f"| {name} | {t:.0f} |" for name, t in tau]
     return lines + [""]
+
+
+DRIFT_LIMIT = 0.25   # a kept chain whose medians moved more (in sds) is still finding its posterior
+
+
+def _drift_lines(mc: dict) -> list[str]:
+    """The drift check and the floor's rejections, for chains that recorded them."""
+    lines = []
+    drift = mc.get("drift_sd")
+    if drift:
+        moving = {n: d for n, d in drift.items() if d > DRIFT_LIMIT}
+        lines.append(
+            "- Drift: each parameter's median in the second half of the kept steps against the "
+            "first half, in sds of the kept sets (table below). "
+            + (f"Largest {max(drift.values()):.2f}: all below {DRIFT_LIMIT}, so the kept "
+               "steps do not show the walkers still moving." if not moving else
+               f"Above {DRIFT_LIMIT} for " + ", ".join(f"{n} ({d:.2f})" for n, d in
+                                                       sorted(moving.items(),
+                                                              key=lambda kv: -kv[1]))
+               + ": the walkers were still moving there, so its marginal is not settled."))
+    if mc.get("floor_required"):
+        lines.append(
+            "- The floor is a condition, not a statistic: a point whose runs on the fixed "
+            "seeds leave any village below 150k has no posterior. Walkers without one after "
+            f"the burn-in (still where a start put them): {mc.get('rejected_floor', 0.0):.1%} "
+            "of the kept steps.")
+    return lines
 
 
 def rewrite(folder: Path) -> None:
@@ -335,9 +371,14 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
             "fixed for the whole chain (common random numbers, so that the posterior is a "
             "fixed function of the parameters, as in the calibration's own fit). Statistics "
             "are treated as independent. The drawn parameters below keep their prior values "
-            "while the chain runs and are drawn from their ranges for each kept set.", "",
-            f"{mc['walkers']} walkers start around the fit, over-dispersed (docs/ODD.md), "
-            f"and take {mc['steps']} steps; the first {mc['burn']} "
+            "while the chain runs and are drawn from their ranges for each kept set."
+            + (" Every village above 150k is a condition: a point whose runs on the fixed "
+               "seeds leave any village below it has no posterior." if mc.get("floor_required")
+               else ""), "",
+            f"{mc['walkers']} walkers start "
+            + (f"where the chain of {s['start_from']} ended" if s.get("start_from") else
+               "around the fit, over-dispersed (docs/ODD.md),")
+            + f" and take {mc['steps']} steps; the first {mc['burn']} "
             f"are dropped and every {mc['thin']}th of the rest kept. Kept sets weigh the same.",
             "",
             "It is a posterior under this error model and conditional on the held parameters "
