@@ -281,6 +281,39 @@ def test_mcmc_floor_is_a_condition(tmp_path):
     assert (a < 0.25).mean() > 0.02 and not diag["floor_required"]
 
 
+class _ToyDrawn(ensemble.Simulator):
+    """a, b fitted and c drawn: c moves x a little (the drawn parameters' joint effect)."""
+
+    def __init__(self) -> None:
+        dims = [space.Dimension(n, 0.0, 1.0, "uniform", 0.5, "", "toy", False, "uncertainty")
+                for n in ("model.a", "model.b", "model.c")]
+        super().__init__(load_config(), dims, {"x": {"kind": "level", "value": 1.0},
+                                                "y": {"kind": "level", "value": 1.0}}, 1,
+                         free=[0, 1], drawn=[2])
+        self.sd = {"x": 0.0, "y": 0.0}
+
+    def stats(self, z, seed):
+        z = np.full(3, np.nan) if z is None else np.asarray(z, dtype=float)
+        a, b, c = np.where(np.isfinite(z), ensemble._to_unit(np.nan_to_num(z)), 0.5)
+        return {"x": float(a - 0.3 + 0.2 * (c - 0.5)), "y": float(b - 0.6)}
+
+
+def test_mcmc_runs_each_seed_with_its_own_fixed_draw_of_the_drawn_parameters():
+    sim = _ToyDrawn()
+    draws = ensemble._nuisance(sim, 7, 30)
+    assert np.isnan(draws[:, :2]).all() and np.isfinite(draws[:, 2]).all()
+    assert np.array_equal(draws, ensemble._nuisance(sim, 7, 30), equal_nan=True)
+    noise = sim.noise_drawn(range(30), draws)
+    # c uniform on [0, 1] moves x by 0.2 (c - 0.5): sd 0.2 / sqrt(12) = 0.058; y not at all
+    assert noise["x"] == pytest.approx(0.2 / 12 ** 0.5, rel=0.35) and noise["y"] == pytest.approx(0.0)
+    post = ensemble.LogPosterior(sim, [1, 2], nuisance=ensemble._nuisance(sim, 7, 2), sd=noise)
+    held = ensemble.LogPosterior(sim, [1, 2])
+    theta = ensemble._from_unit(np.array([0.3, 0.6]))
+    assert post.sd[0] > held.sd[0] > 0       # the drawn parameter's spread widens x's error
+    assert post(theta)[0] == post(theta)[0]  # a fixed function of the point
+    assert post.scaled(theta)[0] != 0.0 and held.scaled(theta)[0] == pytest.approx(0.0)
+
+
 def test_mcmc_settings_are_checked(tmp_path):
     s = ensemble.EnsembleSettings(walkers=3)
     with pytest.raises(ConfigError, match="ensemble.walkers = 3: must be even"):

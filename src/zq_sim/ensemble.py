@@ -310,6 +310,22 @@ class Simulator:
         self.sd = noise
         return noise
 
+    def noise_drawn(self, seeds: Sequence[int], nuisance: np.ndarray,
+                    jobs: int = 1) -> dict[str, float]:
+        """Each statistic's sd at the point fit with the drawn parameters drawn too.
+
+        Seed ``i`` runs with the drawn parameters of ``nuisance[i]``: the sd is replicate noise
+        and the drawn parameters' joint effect together. Without drawn parameters it is
+        :meth:`noise`'s (kept from its call on the same seeds).
+        """
+        if not self.drawn:
+            return dict(self.sd)
+        from joblib import Parallel, delayed
+        rows = Parallel(n_jobs=jobs)(delayed(self.stats)(z, seed)
+                                     for seed, z in zip(seeds, nuisance, strict=True))
+        frame = pd.DataFrame(rows)
+        return {n: float(frame[n].std(ddof=1)) for n in frame.columns}
+
     def _streams(self, theta: np.ndarray) -> list[np.random.SeedSequence]:
         digest = hashlib.blake2b(np.asarray(theta, dtype=np.float64).tobytes()
                                  + self.salt.to_bytes(8, "little", signed=True), digest_size=16)
@@ -568,22 +584,30 @@ class LogPosterior:
     """The log posterior of the fitted parameters (probit scale) under the Gaussian error model.
 
     Prior: the declared ranges (uniform on the unit scale, so standard normal on the probit
-    scale). Likelihood: each 2024 statistic's mean over ``seeds`` (the same seeds at every
-    point: common random numbers, so that the target is a fixed function of the parameters) is
-    normal around zero with variance ``tolerance**2 + sd**2 * (1 + 1/len(seeds))``: the
-    figures' discrepancy from the model (5%, the calibration's criterion of a target met), the
-    world's own replicate noise (the 2024 figures are one draw of it) and the noise left in a
-    mean over ``len(seeds)`` runs.
+    scale). Likelihood: each 2024 statistic's mean over ``seeds``, each seed with its own
+    draw of the drawn parameters (``nuisance``; the same seeds and draws at every point: common
+    random numbers, so that the target is a fixed function of the parameters), is normal around
+    zero with variance ``tolerance**2 + sd**2 * (1 + 1/len(seeds))``: the figures' discrepancy
+    from the model (5%, the calibration's criterion of a target met), the spread that replicate
+    noise and the drawn parameters give a statistic (``sd``, measured over seeds each with its
+    own draw: the world's 2024 figures are one draw of the noise, and the drawn parameters are
+    unknown, so their effect is marginalised as noise) and the noise left in a mean over
+    ``len(seeds)`` runs.
     Returns the log posterior and, as emcee's blob, the statistics' scaled means.
     """
 
-    def __init__(self, sim: Simulator, seeds: Sequence[int], floor_required: bool = False) -> None:
+    def __init__(self, sim: Simulator, seeds: Sequence[int], floor_required: bool = False,
+                 nuisance: np.ndarray | None = None, sd: dict[str, float] | None = None) -> None:
         self.sim = sim
         self.seeds = [int(x) for x in seeds]
         self.floor_required = bool(floor_required) and "floor" in sim.statistics
         k = len(self.seeds)
+        # one fixed draw of the drawn parameters per seed (rows; NaN: keep the prior value)
+        self.nuisance = (np.full((k, len(sim.dims)), np.nan) if nuisance is None
+                         else np.asarray(nuisance, dtype=float))
+        sd = sim.sd if sd is None else sd
         self.names = sim.statistics
-        self.sd = np.array([math.sqrt(sim.tolerance ** 2 + sim.sd[n] ** 2 * (1 + 1 / k))
+        self.sd = np.array([math.sqrt(sim.tolerance ** 2 + sd[n] ** 2 * (1 + 1 / k))
                             for n in self.names])
 
     def scaled(self, theta: np.ndarray) -> np.ndarray:
@@ -592,12 +616,16 @@ class LogPosterior:
 
     def _runs(self, theta: np.ndarray) -> tuple[np.ndarray, bool]:
         """The statistics' scaled means, and whether any run left a village below the floor."""
-        # the drawn parameters keep their prior values while the chain runs: redrawing them at
-        # every point (as a kept set does) made the log posterior jump by 5-10 between points
-        # 0.001 of a range apart, and the walkers stick on lucky draws
-        z = np.full(len(self.sim.dims), np.nan)
-        z[self.sim.free] = np.asarray(theta, dtype=float)
-        rows = [self.sim.stats(z, seed) for seed in self.seeds]
+        # each seed runs with its own draw of the drawn parameters, the same at every point
+        # (common random numbers for them too): redrawing them at every point (as a kept set
+        # does) made the log posterior jump by 5-10 between points 0.001 of a range apart and
+        # the walkers stick on lucky draws; holding them at their priors ignored their joint
+        # effect on 2024 (a kept set, which draws them, then broke the floor more often)
+        rows = []
+        for seed, nuisance in zip(self.seeds, self.nuisance, strict=True):
+            z = nuisance.copy()
+            z[self.sim.free] = np.asarray(theta, dtype=float)
+            rows.append(self.sim.stats(z, seed))
         mean = np.array([np.mean([r[n] for r in rows]) for n in self.names])
         return mean / self.sd, any(r.get("floor", 0.0) > 0 for r in rows)
 
@@ -660,6 +688,14 @@ def _last_sets(sim: Simulator, folder: Path, walkers: int) -> np.ndarray:
     return _from_unit(unit)
 
 
+def _nuisance(sim: Simulator, seed: int, k: int) -> np.ndarray:
+    """``k`` fixed draws of the drawn parameters (probit scale; NaN elsewhere), one per row."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xD7A]))
+    out = np.full((k, len(sim.dims)), np.nan)
+    out[:, sim.drawn] = rng.standard_normal((k, len(sim.drawn)))
+    return out
+
+
 def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
           echo: Callable[[str], None]) -> tuple[pd.DataFrame, np.ndarray, dict]:
     """The posterior of the fitted parameters by emcee's ensemble sampler (:class:`LogPosterior`).
@@ -681,7 +717,14 @@ def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
     if s.start_from:
         start, path = _last_sets(sim, Path(s.start_from), s.walkers), Path(s.start_from)
     seeds = replicate_seeds(s.seed + 3, s.crn_seeds)
-    post = LogPosterior(sim, seeds, floor_required=s.floor_required)
+    nuisance = _nuisance(sim, s.seed, s.crn_seeds)
+    noise = sim.noise_drawn(replicate_seeds(s.seed + 1, s.noise_seeds),
+                            _nuisance(sim, s.seed + 1, s.noise_seeds), jobs)
+    echo("zq_sim.ensemble: replicate noise and the drawn parameters together at the point fit "
+         "(sd of each relative error, each seed with its own draw): "
+         + ", ".join(f"{n} {v:.3f}" for n, v in noise.items()))
+    post = LogPosterior(sim, seeds, floor_required=s.floor_required, nuisance=nuisance,
+                        sd=noise)
     echo(f"zq_sim.ensemble: MCMC (emcee, differential evolution) over {ndim} fitted "
          f"parameters: {s.walkers} walkers x {s.steps} steps, each point the mean of "
          f"{s.crn_seeds} runs on fixed seeds ({s.walkers * s.steps * s.crn_seeds} runs; "
@@ -694,9 +737,14 @@ def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
                                         pool=_JoblibPool(parallel) if jobs > 1 else None)
         sampler.random_state = np.random.RandomState(
             int(rng.integers(2 ** 31))).get_state()
-        sampler.run_mcmc(start, s.steps, progress=True,
-                         progress_kwargs={"desc": "MCMC steps", "unit": "step",
-                                          "leave": False})
+        with warnings.catch_warnings():
+            # a walker without posterior (-inf) proposing another: emcee subtracts -inf from
+            # -inf (nan) and refuses the move, as it should, with a warning each time
+            warnings.filterwarnings("ignore", "invalid value encountered in scalar subtract",
+                                    RuntimeWarning)
+            sampler.run_mcmc(start, s.steps, progress=True,
+                             progress_kwargs={"desc": "MCMC steps", "unit": "step",
+                                              "leave": False})
     chain = sampler.get_chain()                      # (steps, walkers, ndim)
     logp = sampler.get_log_prob()
     kept = chain[s.burn:]
@@ -729,6 +777,7 @@ def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
         "floor_required": bool(post.floor_required),
         "rejected_floor": float(np.mean(~np.isfinite(logp[s.burn:]))),
         "error_sd": dict(zip(post.names, (float(x) for x in post.sd), strict=True)),
+        "noise_drawn": noise,
     }
     # the walkers' spread at every step, on the unit scale of the declared ranges (trace.csv)
     unit = _to_unit(chain)

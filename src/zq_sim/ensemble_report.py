@@ -237,6 +237,10 @@ def _mcmc_section(mc: dict) -> list[str]:
         f"- Independent sets, roughly: walkers x steps kept / longest time = "
         f"{mc['effective_sets']:.0f}.",
         *_drift_lines(mc),
+        *([("- Replicate noise and the drawn parameters together, at the point fit (sd of "
+            "each relative error; replicate noise alone is above): "
+            + ", ".join(f"{n} {v:.3f}" for n, v in mc["noise_drawn"].items()) + ".")]
+          if mc.get("noise_drawn") else []),
         "- The likelihood's sd of each statistic (relative error): "
         + ", ".join(f"{n} {v:.3f}" for n, v in mc["error_sd"].items()) + ".", "",
         "![trace](trace.png)", "",
@@ -366,12 +370,19 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
             "data/targets.yaml; the floor's relative shortfall below 150k) is normal around "
             f"zero. Its sd combines {s.get('tolerance', 0.05):.0%} (the reported figure's "
             "discrepancy from the model; the calibration's criterion of a target met), "
-            "the world's own replicate noise (the 2024 figures are one draw of it) and the "
-            f"noise left in the model's side, a mean over {s.get('crn_seeds')} runs on seeds "
-            "fixed for the whole chain (common random numbers, so that the posterior is a "
-            "fixed function of the parameters, as in the calibration's own fit). Statistics "
-            "are treated as independent. The drawn parameters below keep their prior values "
-            "while the chain runs and are drawn from their ranges for each kept set."
+            + ("the spread that replicate noise and the drawn parameters below give the "
+               "statistic together (the 2024 figures are one draw of the noise, and the drawn "
+               "parameters are unknown: their effect is marginalised as noise) "
+               if mc.get("noise_drawn") else
+               "the world's own replicate noise (the 2024 figures are one draw of it) ")
+            + f"and the noise left in the model's side, a mean over {s.get('crn_seeds')} runs "
+            "on seeds fixed for the whole chain (common random numbers, so that the posterior "
+            "is a fixed function of the parameters, as in the calibration's own fit). "
+            "Statistics are treated as independent. "
+            + ("Each of those runs has its own draw of the drawn parameters, the same at every "
+               "point; each kept set draws them afresh." if mc.get("noise_drawn") else
+               "The drawn parameters below keep their prior values while the chain runs and "
+               "are drawn from their ranges for each kept set.")
             + (" Every village above 150k is a condition: a point whose runs on the fixed "
                "seeds leave any village below it has no posterior." if mc.get("floor_required")
                else ""), "",
