@@ -305,7 +305,8 @@ def test_mcmc_runs_each_seed_with_its_own_fixed_draw_of_the_drawn_parameters():
     assert np.array_equal(draws, ensemble._nuisance(sim, 7, 30), equal_nan=True)
     noise = sim.noise_drawn(range(30), draws)
     # c uniform on [0, 1] moves x by 0.2 (c - 0.5): sd 0.2 / sqrt(12) = 0.058; y not at all
-    assert noise["x"] == pytest.approx(0.2 / 12 ** 0.5, rel=0.35) and noise["y"] == pytest.approx(0.0)
+    assert noise["x"] == pytest.approx(0.2 / 12 ** 0.5, rel=0.35)
+    assert noise["y"] == pytest.approx(0.0)
     post = ensemble.LogPosterior(sim, [1, 2], nuisance=ensemble._nuisance(sim, 7, 2), sd=noise)
     held = ensemble.LogPosterior(sim, [1, 2])
     theta = ensemble._from_unit(np.array([0.3, 0.6]))

@@ -449,7 +449,11 @@ def write(out: Path, dims: Sequence[space.Dimension], sets: pd.DataFrame, meta: 
     lines += [
         "", f"The floor (every village above 150k total income) held on "
         f"{v['floor_held_ensemble']:.0%} of the ensemble's runs and {v['floor_held_point']:.0%} "
-        "of the point fit's.", "", "![targets](targets.png)", "",
+        "of the point fit's"
+        + (f" ({v['floor_held_point_drawn']:.0%} of the point fit's with the drawn parameters "
+           "drawn, as each set draws them: the most a set can hope for)."
+           if v.get("floor_held_point_drawn") is not None else "."),
+        "", "![targets](targets.png)", "",
         "## Marginals", "",
         "The fitted parameters' values in the sets (zoomed on them; the declared range in each "
         "title, the point fit red). The table gives every fitted and drawn parameter, most "
