@@ -348,6 +348,10 @@ def test_calibrate_command_line_checked_too():
     assert check(["calibration.quick=true", "+calibration.targets.premium_rate=0.3",
                   "calibration.only_targets=[premium_rate]"]) == []
     assert check(["ensemble.quick=true"])[0].startswith("ensemble.quick: unknown setting")
+    # a fitted parameter's range: its dotted name cannot survive Hydra's key splitting
+    line = check(["calibration.parameters.model.irregular_share.low=0.2"])[0]
+    assert "entries of calibration.parameters are named with dots" in line
+    assert "conf/calibrate.yaml" in line
 
 
 def test_cli_refuses_before_any_work(tmp_path):

@@ -322,7 +322,13 @@ def check_app(argv: list[str], config_name: str, section: str, settings: Any) ->
     for o in parsed:
         key = o.key_or_group
         if key == section or key.startswith(f"{section}."):
-            if key not in keys and not any(key.startswith(f"{k}.") for k in open_):
+            dotted = [k for k in open_ if key.startswith(f"{k}.")
+                      and key[len(k) + 1:].split(".")[0] in ("model", "policy")]
+            if dotted:
+                errors.append(f"{key}: the entries of {dotted[0]} are named with dots (such as "
+                              "model.irregular_share), which Hydra splits on the command "
+                              f"line: change them in conf/{config_name}.yaml")
+            elif key not in keys and not any(key.startswith(f"{k}.") for k in open_):
                 near = difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.0)
                 errors.append(f"{key}: unknown setting; the nearest known setting is "
                               f"{near[0] if near else section} (every setting of {section} is "
