@@ -666,6 +666,15 @@ def check_mcmc(s: EnsembleSettings, ndim: int) -> None:
     if s.crn_seeds < 1 or s.thin < 0:
         raise ConfigError(f"ensemble.crn_seeds = {s.crn_seeds}, ensemble.thin = {s.thin}: "
                           "crn_seeds at least 1, thin at least 0 (0: automatic)")
+    if s.start_from and not (_project_path(s.start_from) / "ensemble.csv").is_file():
+        raise ConfigError(f"ensemble.start_from = {s.start_from}: no ensemble there "
+                          "(a folder with ensemble.csv; \"\" starts the walkers around the fit)")
+
+
+def _project_path(path: str) -> Path:
+    """``path`` as given if it exists there (or is absolute), else under the project's root."""
+    p = Path(path)
+    return p if p.is_absolute() or p.exists() else ROOT / p
 
 
 def _last_sets(sim: Simulator, folder: Path, walkers: int) -> np.ndarray:
@@ -715,7 +724,8 @@ def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
     rng = np.random.default_rng(np.random.SeedSequence([s.seed, 0x3C3C]))
     start, path = _fit_draws(sim, s, s.walkers, rng, over_dispersed=True)
     if s.start_from:
-        start, path = _last_sets(sim, Path(s.start_from), s.walkers), Path(s.start_from)
+        path = _project_path(s.start_from)
+        start = _last_sets(sim, path, s.walkers)
     seeds = replicate_seeds(s.seed + 3, s.crn_seeds)
     nuisance = _nuisance(sim, s.seed, s.crn_seeds)
     noise = sim.noise_drawn(replicate_seeds(s.seed + 1, s.noise_seeds),
