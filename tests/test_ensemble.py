@@ -157,8 +157,9 @@ def test_quick_build_writes_a_loadable_ensemble(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     ens = ensemble.load(out)
     meta = json.loads((out / "ensemble.json").read_text(encoding="utf-8"))
-    # quick: 40 walkers, 3 steps, the first dropped: 80 sets of the (unconverged) chain
-    assert meta["settings"]["method"] == "mcmc" and len(ens) == 80
+    # quick: 40 walkers, 3 steps, the first dropped: up to 80 sets of the (unconverged) chain,
+    # fewer if a walker still stands where its start broke the floor
+    assert meta["settings"]["method"] == "mcmc" and 40 <= len(ens) <= 80
     assert meta["mcmc"]["simulations"] == 120
     assert set(ensemble.fitted_parameters()) <= set(meta["free"])
     for name in ("report.md", "marginals.png", "targets.png", "correlations.png",
@@ -206,7 +207,7 @@ def _toy_chain(tmp_path, seed=5):
     fit.write_text(json.dumps({"fitted": {"model.a": 0.35, "model.b": 0.5},
                                "se": {"model.a": 0.01, "model.b": 0.01}}), encoding="utf-8")
     s = ensemble.EnsembleSettings(seed=seed, walkers=16, steps=400, burn=100, thin=1,
-                                  crn_seeds=1, calibration_report=str(fit))
+                                  crn_seeds=1, calibration_report=str(fit), start_from="")
     return ensemble._mcmc(_Toy(), s, 1, echo=lambda _: None)
 
 
@@ -269,7 +270,8 @@ def test_mcmc_floor_is_a_condition(tmp_path):
     # the walkers start around 0.2 (most below the floor's 0.25): with the floor required none
     # of the kept sets breaks it, and a's posterior is the normal around 0.3 cut at 0.25
     s = ensemble.EnsembleSettings(seed=5, walkers=16, steps=400, burn=100, thin=1, crn_seeds=1,
-                                  calibration_report=str(fit), floor_required=True)
+                                  calibration_report=str(fit), floor_required=True,
+                                  start_from="")
     frame, _, diag = ensemble._mcmc(sim, s, 1, echo=lambda _: None)
     a = ensemble._to_unit(frame.to_numpy())[:, 0]
     assert a.min() >= 0.25 and diag["floor_required"] and diag["rejected_floor"] == 0.0

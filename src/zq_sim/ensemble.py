@@ -7,12 +7,12 @@ Settings in ``conf/ensemble.yaml``. Three steps (docs/ODD.md, "Uncertainty"):
 2. a Morris screening (SALib) that sorts the declared parameters (data/priors.csv) into those
    the calibration fits, those the 2024 figures cannot see (drawn from their declared ranges in
    every set) and those held at their priors, as the point fit holds them;
-3. the sets: by default (``method=calibration``, the committed ensemble) candidates drawn from
-   the fit's sampling distribution, kept when they meet the targets (a frequentist ensemble);
-   ``method=mcmc`` samples the fitted parameters' posterior under a Gaussian error model by
-   emcee's ensemble MCMC (:class:`LogPosterior`; a trial of 800 steps had not converged in
-   two directions: experiments/calibration/ensemble_mcmc/); ``method=abc-smc`` runs pyabc's
-   ABC-SMC (its importance weights collapse in 17 dimensions).
+3. the sets: by default (``method=mcmc``, the committed ensemble) a sample of the fitted
+   parameters' posterior under a Gaussian error model, by emcee's ensemble MCMC
+   (:class:`LogPosterior`), carrying on the first chain (experiments/calibration/ensemble_mcmc/);
+   ``method=calibration`` draws candidates from the fit's sampling distribution and keeps those
+   that meet the targets (a frequentist ensemble: experiments/calibration/ensemble_calibration/);
+   ``method=abc-smc`` runs pyabc's ABC-SMC (its importance weights collapse in 17 dimensions).
 
 Outputs, in ``experiments/calibration/ensemble/`` (or the Hydra folder with ``quick=true``):
 ``ensemble.csv`` (one row per set, with its weight), ``ensemble.json`` (settings, classes,
@@ -161,10 +161,10 @@ def _is_setting(name: str) -> bool:
 class EnsembleSettings:
     """How the ensemble is built."""
 
-    method: str = "calibration"     # "calibration" (the fit's sampling distribution, filtered
-    #                                 by the targets; the committed ensemble), "mcmc" (the
-    #                                 posterior under a Gaussian error model, by emcee; not yet
-    #                                 converged at 800 steps: docs/ODD.md) or "abc-smc" (pyabc)
+    method: str = "mcmc"            # "mcmc" (the posterior under a Gaussian error model, by
+    #                                 emcee; the committed ensemble), "calibration" (the fit's
+    #                                 sampling distribution, filtered by the targets) or
+    #                                 "abc-smc" (pyabc; its weights collapse in 17 dimensions)
     seed: int = 4242                # root of the sampler's and the simulations' randomness
     population: int = 150           # particles per generation (the ensemble's size)
     generations: int = 40           # at most this many generations
@@ -185,16 +185,19 @@ class EnsembleSettings:
     from_db: str = ""               # finish a stopped abc-smc build from its kept database
     walkers: int = 40               # method=mcmc: emcee's walkers (at least twice the fitted
     #                                 parameters, and even)
-    steps: int = 800                # method=mcmc: steps of every walker
-    burn: int = 250                 # method=mcmc: first steps dropped (the walkers start around
-    #                                 the fit, over-dispersed, and must forget it)
+    steps: int = 2000               # method=mcmc: steps of every walker
+    burn: int = 600                 # method=mcmc: first steps dropped (the walkers must forget
+    #                                 where they started)
     thin: int = 0                   # method=mcmc: keep every thin-th step after the burn-in
     #                                 (0: the longest autocorrelation time, so that the sets are
     #                                 about as many as the independent ones)
     crn_seeds: int = 2              # method=mcmc: each point's statistics are the mean over these
     #                                 many seeds, the same at every point (common random numbers)
-    start_from: str = ""            # method=mcmc: start the walkers from the last sets of an
-    #                                 earlier MCMC ensemble's folder (to carry a chain on)
+    start_from: str = "experiments/calibration/ensemble_mcmc"  # method=mcmc: start the
+    #                                 walkers from the last sets of an earlier MCMC ensemble's
+    #                                 folder, carrying its chain on (the default: the first
+    #                                 chain, kept as the start of the committed ensemble; "":
+    #                                 start around the fit, over-dispersed)
     candidates: int = 600           # method=calibration: candidate sets drawn and run
     accept_rms: float = 1.2         # method=calibration: a set is kept when the root mean square
     #                                 of its scaled 2024 errors on one replicate is at most this
