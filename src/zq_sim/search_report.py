@@ -323,7 +323,11 @@ def write(out: Path, result: dict, trials: pd.DataFrame, front: pd.DataFrame,
                     f"{_yi_text(h['cost_p95'])})"]])
         disjoint = result["seeds"]["holdout_disjoint"]
         doc.p(f"The held-out seeds are the replicate seeds `python -m zq_sim "
-              f"+scenario={name} seed={h['root']}` runs (calibrated parameters); "
+              f"+scenario={name} seed={h['root']}` runs (calibrated parameters"
+              + ("; so they cover replicate noise only, while the claim above also covers "
+                 "the ensemble's parameter sets" if result.get("uncertainty") == "ensemble"
+                 else "")
+              + "); "
               + ("none of them was used by the search." if disjoint else
                  "**some of them were also used by the search.**"))
     else:
@@ -355,9 +359,13 @@ def write(out: Path, result: dict, trials: pd.DataFrame, front: pd.DataFrame,
         doc.p(f"The mix was run over {robust['samples']} draws ({robust['space']}; "
               f"{robust['dimensions']} uncertain parameters, one seed each"
               + (f"; {robust['not_run']} draws could not be run" if robust["not_run"] else "")
-              + f"): it misses the goal in {robust['failure_rate']:.0%} of them. Under the "
-              "calibrated parameters the probability above holds; this is how it changes "
-              "when what the calibration does not pin down is uncertain.")
+              + f"): it misses the goal in {robust['failure_rate']:.0%} of them. "
+              + ("Each draw is a set of the parameter ensemble (the fitted parameters from "
+                 "their posterior, the drawn ones from their ranges, the held ones at their "
+                 "priors): the probability above comes from the search's few sets, this from "
+                 "many." if robust.get("space") == "ensemble" else
+                 "Under the calibrated parameters the probability above holds; this is how it "
+                 "changes when what the calibration does not pin down is uncertain."))
         if box is None:
             doc.p("PRIM needs at least 5 draws that fail and 5 that succeed; there are too few "
                   "of one kind to name conditions.")
