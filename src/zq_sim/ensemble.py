@@ -264,6 +264,11 @@ def _from_unit(u: np.ndarray) -> np.ndarray:
     return special.ndtri(np.clip(np.asarray(u, dtype=float), 1e-9, 1 - 1e-9))
 
 
+def _sds(frame: pd.DataFrame) -> dict[str, float]:
+    """Each column's sample sd."""
+    return {n: float(frame[n].std(ddof=1)) for n in frame.columns}
+
+
 class Simulator:
     """One 2024 run at a parameter set, returning the targets' relative errors and the floor's.
 
@@ -307,8 +312,7 @@ class Simulator:
         The error model's sd (the scale) is the larger of it and ``tolerance`` (5%: the
         calibration's criterion of a target met).
         """
-        rows = pd.DataFrame([self.stats(None, seed) for seed in seeds])
-        noise = {n: float(rows[n].std(ddof=1)) for n in rows.columns}
+        noise = _sds(pd.DataFrame([self.stats(None, seed) for seed in seeds]))
         self.scale = {n: max(v, self.tolerance) for n, v in noise.items()}
         self.sd = noise
         return noise
@@ -323,11 +327,14 @@ class Simulator:
         """
         if not self.drawn:
             return dict(self.sd)
+        return _sds(self.runs_with(seeds, nuisance, jobs))
+
+    def runs_with(self, seeds: Sequence[int], nuisance: np.ndarray,
+                  jobs: int = 1) -> pd.DataFrame:
+        """The statistics of seed ``i`` run at ``nuisance[i]`` (NaN: the base value), a row each."""
         from joblib import Parallel, delayed
-        rows = Parallel(n_jobs=jobs)(delayed(self.stats)(z, seed)
-                                     for seed, z in zip(seeds, nuisance, strict=True))
-        frame = pd.DataFrame(rows)
-        return {n: float(frame[n].std(ddof=1)) for n in frame.columns}
+        return pd.DataFrame(Parallel(n_jobs=jobs)(
+            delayed(self.stats)(z, seed) for seed, z in zip(seeds, nuisance, strict=True)))
 
     def _streams(self, theta: np.ndarray) -> list[np.random.SeedSequence]:
         digest = hashlib.blake2b(np.asarray(theta, dtype=np.float64).tobytes()
@@ -725,6 +732,7 @@ def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
     ndim = len(sim.free)
     check_mcmc(s, ndim)
     rng = np.random.default_rng(np.random.SeedSequence([s.seed, 0x3C3C]))
+    # drawn even when the chain is carried on: the sampler's seed comes next from ``rng``
     start, path = _fit_draws(sim, s, s.walkers, rng, over_dispersed=True)
     if s.start_from:
         path = _project_path(s.start_from)
@@ -771,11 +779,12 @@ def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
     acceptance = sampler.acceptance_fraction
     # drift: how far each parameter's median moved between the kept steps' two halves, in sds
     # of the kept sets (on the unit scale); a chain still finding its posterior drifts
-    half = _to_unit(kept)
-    h = half.shape[0] // 2
-    sd = np.maximum(half.reshape(-1, ndim).std(axis=0), 1e-12)
-    drift = np.abs(np.median(half[h:].reshape(-1, ndim), axis=0)
-                   - np.median(half[:h].reshape(-1, ndim), axis=0)) / sd
+    unit = _to_unit(chain)                           # also the trace's scale, below
+    kept_unit = unit[s.burn:]
+    h = kept_unit.shape[0] // 2
+    sd = np.maximum(kept_unit.reshape(-1, ndim).std(axis=0), 1e-12)
+    drift = np.abs(np.median(kept_unit[h:].reshape(-1, ndim), axis=0)
+                   - np.median(kept_unit[:h].reshape(-1, ndim), axis=0)) / sd
     diagnostics = {
         "walkers": s.walkers, "steps": s.steps, "burn": s.burn, "thin": thin,
         "simulations": int(s.walkers * s.steps * s.crn_seeds), "crn_seeds": seeds,
@@ -793,7 +802,6 @@ def _mcmc(sim: Simulator, s: EnsembleSettings, jobs: int,
         "noise_drawn": noise,
     }
     # the walkers' spread at every step, on the unit scale of the declared ranges (trace.csv)
-    unit = _to_unit(chain)
     finite = np.where(np.isfinite(logp), logp, np.nan)   # walkers without posterior left out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)      # a step where none has one: nan
@@ -1018,11 +1026,8 @@ def point_floor_with_drawn(sim: Simulator, seeds: Sequence[int], seed: int, jobs
     Each seed runs with its own draw of the drawn parameters, as a kept set draws them: the
     most a set can hope for.
     """
-    from joblib import Parallel, delayed
-    draws = _nuisance(sim, seed, len(seeds))
-    rows = Parallel(n_jobs=jobs)(delayed(sim.stats)(z, x) for z, x in zip(draws, seeds,
-                                                                           strict=True))
-    return float(np.mean([r["floor"] == 0 for r in rows]))
+    rows = sim.runs_with(seeds, _nuisance(sim, seed, len(seeds)), jobs)
+    return float((rows["floor"] == 0).mean())
 
 
 # ----------------------------------------------------------------------------------- the app

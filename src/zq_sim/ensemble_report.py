@@ -243,15 +243,14 @@ def _mcmc_section(mc: dict) -> list[str]:
           if mc.get("noise_drawn") else []),
         "- The likelihood's sd of each statistic (relative error): "
         + ", ".join(f"{n} {v:.3f}" for n, v in mc["error_sd"].items()) + ".", "",
-        "![trace](trace.png)", "",
-        "| parameter | autocorrelation time (steps) |", "|---|---:|"]
-    drift = mc.get("drift_sd", {})
+        "![trace](trace.png)", ""]
+    drift = mc.get("drift_sd") or {}
     if drift:
-        lines[-2:] = ["| parameter | autocorrelation time (steps) | drift (sd) |",
-                      "|---|---:|---:|"]
+        lines += ["| parameter | autocorrelation time (steps) | drift (sd) |", "|---|---:|---:|"]
         lines += [f"| {name} | {t:.0f} | {drift.get(name, float('nan')):.2f} |"
                   for name, t in tau]
     else:
+        lines += ["| parameter | autocorrelation time (steps) |", "|---|---:|"]
         lines += [f"| {name} | {t:.0f} |" for name, t in tau]
     return lines + [""]
 
